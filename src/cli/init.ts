@@ -1,0 +1,67 @@
+import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { hostname as osHostname } from 'node:os';
+
+/** The commented starter file `correo init` writes: every setting with its default. */
+export function starterConfig(hostname: string, domain: string): string {
+  return `# Correo configuration (TOML). Every setting below shows its default unless noted.
+# After a change, restart "correo serve"; map files ([maps]) are re-read on change.
+
+hostname = "${hostname}"          # greeting / HELO name; must match DNS and /etc/hosts (S30)
+data_dir = "./data"                   # database, message files, self-signed certificate
+domains  = ["${domain}"]              # local-host-names: every domain we accept as our own (S23)
+admins   = ["admin@${domain}"]        # mailbox administrators; they also receive mail for root/postmaster
+
+[smtp]                                # the MTA: mail from other servers
+listen = ["127.0.0.1:25"]             # loopback only until you open it (S13); [] disables
+max_message_size = 26214400           # octets (SIZE)
+max_recipients = 100                  # per message; more get 452 4.5.3
+idle_timeout = 300                    # seconds of silence before 421
+novrfy = true                         # VRFY gives nothing away (S17)
+noexpn = true                         # EXPN gives nothing away (S17)
+
+[submission]                          # mail from your users' clients (AUTH required)
+listen = ["127.0.0.1:587"]            # STARTTLS
+listen_tls = ["127.0.0.1:465"]        # implicit TLS
+
+[imap]
+listen = ["127.0.0.1:143"]            # STARTTLS
+listen_tls = ["127.0.0.1:993"]
+
+[pop3]
+listen = ["127.0.0.1:110"]            # STLS
+listen_tls = ["127.0.0.1:995"]
+auth_fail_limit = 5                   # failed logins per client address within the window ...
+auth_fail_window = 300                # ... (seconds) before it is throttled
+
+[auth]
+plaintext_without_tls = false         # S18 "A p": no plaintext password before TLS
+
+#[tls]                                # absent: a self-signed pair is made in data_dir/tls
+#cert = "/etc/correo/cert.pem"
+#key  = "/etc/correo/key.pem"
+
+[log]
+level = 9                             # 0..99, higher = more detail (S12)
+#file = "/var/log/correo/mail.log"    # absent: standard output
+
+[maps]
+#aliases = "/etc/correo/aliases"      # /etc/aliases format (S16); re-read on change
+
+[dns]
+#servers = ["127.0.0.1:53"]           # absent: the system's resolver
+
+[storage]
+min_free_bytes = 67108864             # below this much free disk, new mail gets 452 4.3.1
+`;
+}
+
+export function writeStarterConfig(file: string, opts: { hostname?: string; domain?: string }): string {
+  const path = resolve(file);
+  if (existsSync(path)) throw new Error(`${path} already exists; not overwriting it`);
+  const host = (opts.hostname ?? osHostname()).toLowerCase();
+  const domain = (opts.domain ?? (host.includes('.') ? host.split('.').slice(1).join('.') : 'localdomain')).toLowerCase();
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, starterConfig(host.includes('.') ? host : `${host}.${domain}`, domain));
+  return path;
+}

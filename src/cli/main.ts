@@ -1,0 +1,176 @@
+#!/usr/bin/env node
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findConfigFile, loadConfig } from '../config/load.js';
+import { ConfigError } from '../config/errors.js';
+import type { Config } from '../config/types.js';
+import { parseAliases } from '../config/aliases.js';
+import { openDatabase } from '../store/db.js';
+import { BlobStore } from '../store/blobs.js';
+import { SqliteStore } from '../store/sqlite.js';
+import { hashPassword } from '../auth/password.js';
+import { PasswordAuthenticator } from '../auth/authenticator.js';
+import { Logger } from '../log/logger.js';
+import { startServer } from '../server.js';
+import { parseArgs, UsageError } from './args.js';
+import { askNewPassword, readStdinLine } from './prompt.js';
+import { writeStarterConfig } from './init.js';
+
+const USAGE = `usage: correo COMMAND [--config FILE] ...
+
+  serve [--init]                      run every service (SMTP, POP3, ...) in one process;
+                                      --init writes a starter config first if there is none
+  init [--hostname H] [--domain D]    write a commented starter config file
+  user add ADDRESS [--password-stdin] create a mail user (asks the password twice)
+  user del ADDRESS                    delete a user and their mail
+  user list                           list users
+  user passwd ADDRESS [--password-stdin]
+  user test ADDRESS [--service S]     check a password read from stdin, like testsaslauthd
+  aliases                             check the aliases file and report (newaliases)
+
+--config FILE defaults to ./correo.toml, then /etc/correo/correo.toml.`;
+
+function openStore(cfg: Config): SqliteStore {
+  const db = openDatabase(cfg.data_dir);
+  return new SqliteStore(db, new BlobStore(join(cfg.data_dir, 'blobs')));
+}
+
+const ADDRESS = /^[^\s@<>]+@[a-z0-9-]+(\.[a-z0-9-]+)*$/i;
+
+function qualify(cfg: Config, address: string): string {
+  const a = address.toLowerCase();
+  if (!a.includes('@') && cfg.domains.length === 1) return `${a}@${cfg.domains[0]}`;
+  if (!ADDRESS.test(a)) throw new UsageError(`"${address}" is not a mail address (user@domain)`);
+  return a;
+}
+
+async function password(opts: Record<string, string | true>, address: string): Promise<string> {
+  const p = opts['password-stdin'] ? await readStdinLine() : await askNewPassword(address);
+  if (!p) throw new Error('empty password; nothing changed');
+  return p;
+}
+
+async function userCommand(cfg: Config, args: string[], opts: Record<string, string | true>): Promise<number> {
+  const [sub, who] = args;
+  const store = openStore(cfg);
+  try {
+    switch (sub) {
+      case 'add': {
+        if (!who) throw new UsageError('user add needs an ADDRESS');
+        const address = qualify(cfg, who);
+        const domain = address.split('@')[1];
+        if (!cfg.domains.includes(domain)) {
+          throw new Error(`${domain} is not one of this server's domains (${cfg.domains.join(', ') || 'none'}); add it to "domains" in ${cfg.file}`);
+        }
+        if (await store.getUser(address)) throw new Error(`user ${address} already exists`);
+        await store.createUser(address, await hashPassword(await password(opts, address)));
+        console.log(`created ${address}`);
+        return 0;
+      }
+      case 'del': {
+        if (!who) throw new UsageError('user del needs an ADDRESS');
+        const address = qualify(cfg, who);
+        if (!(await store.deleteUser(address))) throw new Error(`no user ${address}`);
+        console.log(`deleted ${address} and all of their mail`);
+        return 0;
+      }
+      case 'list':
+        for (const u of await store.listUsers()) console.log(u.address);
+        return 0;
+      case 'passwd': {
+        if (!who) throw new UsageError('user passwd needs an ADDRESS');
+        const address = qualify(cfg, who);
+        if (!(await store.getUser(address))) throw new Error(`no user ${address}`);
+        await store.setPasswordHash(address, await hashPassword(await password(opts, address)));
+        console.log(`password changed for ${address}`);
+        return 0;
+      }
+      case 'test': {
+        if (!who) throw new UsageError('user test needs an ADDRESS');
+        const service = (opts.service as string | undefined) ?? 'imap';
+        if (!['pop3', 'imap', 'smtp', 'submission', 'sieve'].includes(service)) throw new UsageError(`unknown service ${service}`);
+        const auth = new PasswordAuthenticator(store, new Logger(cfg.hostname, 0, null), cfg.domains, 1000, 1);
+        const r = await auth.verify(who, await readStdinLine(), service as 'imap', 'cli');
+        console.log(r.ok ? '0: OK "Success."' : '0: NO "authentication failed"');
+        return r.ok ? 0 : 1;
+      }
+      default:
+        throw new UsageError(`unknown "user ${sub ?? ''}"; use add, del, list, passwd or test`);
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+function aliasesCommand(cfg: Config): number {
+  const file = cfg.maps.aliases;
+  if (!file) throw new Error(`no aliases file configured ([maps] aliases in ${cfg.file}); the built-in postmaster and MAILER-DAEMON aliases apply`);
+  if (!existsSync(file)) throw new Error(`${file}: no such file`);
+  const text = readFileSync(file, 'utf8');
+  const aliases = parseAliases(text, file);
+  let longest = 0;
+  for (const [k, v] of aliases) longest = Math.max(longest, k.length + v.join(',').length);
+  console.log(`${file}: ${aliases.size} aliases, longest ${longest} bytes, ${Buffer.byteLength(text)} bytes total`);
+  console.log('a running server picks up the change by itself');
+  return 0;
+}
+
+async function serve(cfgFile: string | undefined, opts: Record<string, string | true>): Promise<number> {
+  if (opts.init && !cfgFile && !existsSync('./correo.toml') && !existsSync('/etc/correo/correo.toml')) {
+    console.error(`wrote ${writeStarterConfig('./correo.toml', {})}`);
+  }
+  const cfg = loadConfig(findConfigFile(cfgFile));
+  const server = await startServer(cfg);
+  const stop = async (sig: string) => {
+    server.ctx.log.notice(null, `stopping on ${sig}`);
+    const t = setTimeout(() => process.exit(0), 5000);
+    t.unref();
+    await server.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  // One broken session must not take the server down; the failure is logged with its stack.
+  process.on('uncaughtException', (e) => server.ctx.log.error(null, `uncaught: ${e.stack ?? e}`));
+  process.on('unhandledRejection', (e) => server.ctx.log.error(null, `unhandled rejection: ${(e as Error)?.stack ?? e}`));
+  server.ctx.log.notice(null, `correo started: ${cfg.hostname}, data in ${cfg.data_dir}, config ${cfg.file}`);
+  return new Promise<number>(() => undefined);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    const { positional, options } = parseArgs(rest, ['config', 'hostname', 'domain', 'service'], ['password-stdin', 'init', 'help']);
+    const cfgFile = options.config as string | undefined;
+    switch (command) {
+      case 'serve':
+        return await serve(cfgFile, options);
+      case 'init': {
+        const path = writeStarterConfig(cfgFile ?? './correo.toml', { hostname: options.hostname as string, domain: options.domain as string });
+        console.log(`wrote ${path}; edit it, then run: correo serve --config ${path}`);
+        return 0;
+      }
+      case 'user':
+        return await userCommand(loadConfig(findConfigFile(cfgFile)), positional, options);
+      case 'aliases':
+      case 'newaliases':
+        return aliasesCommand(loadConfig(findConfigFile(cfgFile)));
+      case undefined:
+      case 'help':
+      case '--help':
+        console.log(USAGE);
+        return command ? 0 : 2;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`correo: ${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    console.error(e instanceof ConfigError ? e.message : `correo: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -1,0 +1,193 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve, dirname, join } from 'node:path';
+import { parse } from 'smol-toml';
+import { ConfigError } from './errors.js';
+import type { Config, ListenAddress } from './types.js';
+
+/** Where a command looks when no --config is given. */
+export const DEFAULT_CONFIG_PATHS = ['./correo.toml', '/etc/correo/correo.toml'];
+
+export function findConfigFile(explicit: string | undefined): string {
+  if (explicit) return resolve(explicit);
+  for (const p of DEFAULT_CONFIG_PATHS) if (existsSync(p)) return resolve(p);
+  throw new Error(
+    `no configuration file: looked for ${DEFAULT_CONFIG_PATHS.join(' and ')}; ` +
+      `create one with "correo init" or pass --config FILE`,
+  );
+}
+
+/**
+ * Finds the line where `table.key` is set, for messages. TOML has no parser that keeps
+ * positions, so we scan: it is enough for a hand-written config file.
+ */
+function lineOf(text: string, path: string[]): number {
+  const lines = text.split('\n');
+  let table = '';
+  const wantTable = path.slice(0, -1).join('.');
+  const key = path[path.length - 1];
+  let tableLine = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i].trim();
+    const t = /^\[([^\]]+)\]/.exec(l);
+    if (t) {
+      table = t[1].trim();
+      if (table === path.join('.')) tableLine = i + 1;
+      continue;
+    }
+    if (table === wantTable && new RegExp(`^"?${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?\\s*=`).test(l)) return i + 1;
+  }
+  return tableLine || 1;
+}
+
+const KNOWN: Record<string, Record<string, string> | string> = {
+  hostname: 'string',
+  data_dir: 'string',
+  domains: 'string[]',
+  admins: 'string[]',
+  smtp: {
+    listen: 'listen', listen_tls: 'listen', max_message_size: 'int', max_recipients: 'int',
+    max_line_length: 'int', idle_timeout: 'int', max_errors: 'int', novrfy: 'bool', noexpn: 'bool',
+    max_connections: 'int',
+  },
+  submission: { listen: 'listen', listen_tls: 'listen' },
+  imap: { listen: 'listen', listen_tls: 'listen', idle_timeout: 'int', max_literal_size: 'int', max_line_length: 'int' },
+  pop3: { listen: 'listen', listen_tls: 'listen', idle_timeout: 'int', auth_fail_limit: 'int', auth_fail_window: 'int' },
+  tls: { cert: 'string', key: 'string' },
+  log: { level: 'int', file: 'string' },
+  maps: { aliases: 'string' },
+  dns: { servers: 'string[]', timeout: 'int' },
+  auth: { plaintext_without_tls: 'bool' },
+  storage: { min_free_bytes: 'int' },
+};
+
+export function parseListen(text: string): ListenAddress | string {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s\[\]]+)):(\d{1,5})$/.exec(text);
+  if (!m) return `"${text}" is not HOST:PORT (IPv6 as [::1]:PORT)`;
+  const port = Number(m[3]);
+  if (port > 65535) return `port ${port} in "${text}" is out of range`;
+  return { host: m[1] ?? m[2], port, text };
+}
+
+/** Built-in defaults: everything on loopback only (S13), standard ports. */
+function defaults(dataDir: string): Omit<Config, 'file' | 'hostname' | 'tls'> {
+  const l = (...a: string[]) => a.map((x) => parseListen(x) as ListenAddress);
+  return {
+    data_dir: dataDir,
+    domains: [],
+    admins: [],
+    smtp: {
+      listen: l('127.0.0.1:25'), listen_tls: [], max_message_size: 26214400, max_recipients: 100,
+      max_line_length: 2048, idle_timeout: 300, max_errors: 10, novrfy: true, noexpn: true, max_connections: 1000,
+    },
+    submission: { listen: l('127.0.0.1:587'), listen_tls: l('127.0.0.1:465') },
+    imap: { listen: l('127.0.0.1:143'), listen_tls: l('127.0.0.1:993'), idle_timeout: 1860, max_literal_size: 52428800, max_line_length: 65536 },
+    pop3: { listen: l('127.0.0.1:110'), listen_tls: l('127.0.0.1:995'), idle_timeout: 600, auth_fail_limit: 5, auth_fail_window: 300 },
+    log: { level: 9, file: null },
+    maps: { aliases: null },
+    dns: { servers: [], timeout: 5000 },
+    auth: { plaintext_without_tls: false },
+    storage: { min_free_bytes: 64 * 1024 * 1024 },
+  };
+}
+
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+/** Reads and validates a config file. Every mistake is a ConfigError naming FILE:LINE. */
+export function loadConfig(file: string): Config {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read configuration ${path}: ${(e as Error).message}`);
+  }
+  let raw: Record<string, unknown>;
+  try {
+    raw = parse(text) as Record<string, unknown>;
+  } catch (e) {
+    const err = e as { line?: number; message: string };
+    throw new ConfigError(path, err.line ?? 1, err.message.split('\n')[0].replace(/^Invalid TOML document: /, 'invalid TOML: '));
+  }
+  const fail = (keyPath: string[], problem: string): never => {
+    throw new ConfigError(path, lineOf(text, keyPath), problem);
+  };
+
+  const base = dirname(path);
+  const abs = (p: string) => resolve(base, p);
+  const cfg = defaults(abs('./data')) as Config;
+  cfg.file = path;
+
+  for (const [k, v] of Object.entries(raw)) {
+    const spec = KNOWN[k];
+    if (spec === undefined) fail([k], `unknown setting "${k}"`);
+    if (typeof spec === 'object') {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) fail([k], `"${k}" must be a table ([${k}])`);
+      const section = (cfg as unknown as Record<string, Record<string, unknown>>)[k];
+      for (const [sk, sv] of Object.entries(v as Record<string, unknown>)) {
+        const t = spec[sk];
+        if (!t) fail([k, sk], `unknown setting "${sk}" in [${k}]`);
+        section[sk] = checkValue([k, sk], t, sv, fail);
+      }
+    } else {
+      (cfg as unknown as Record<string, unknown>)[k] = checkValue([k], spec, v, fail);
+    }
+  }
+
+  if (typeof raw.hostname !== 'string') fail(['hostname'], 'hostname is required (the greeting and HELO name, S30)');
+  cfg.hostname = (raw.hostname as string).toLowerCase();
+  if (!DOMAIN.test(cfg.hostname)) fail(['hostname'], `hostname "${cfg.hostname}" is not a valid host name`);
+  cfg.domains = cfg.domains.map((d) => d.toLowerCase());
+  for (const d of cfg.domains) if (!DOMAIN.test(d)) fail(['domains'], `"${d}" is not a valid domain name`);
+  cfg.admins = cfg.admins.map((a) => a.toLowerCase());
+  cfg.data_dir = abs(cfg.data_dir);
+  if (cfg.log.level < 0 || cfg.log.level > 99) fail(['log', 'level'], `log level ${cfg.log.level} is outside 0..99`);
+  if (cfg.log.file) cfg.log.file = abs(cfg.log.file);
+  if (cfg.maps.aliases) cfg.maps.aliases = abs(cfg.maps.aliases);
+  for (const s of cfg.dns.servers) {
+    if (!/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\])(:\d{1,5})?$|^[0-9a-fA-F:]+$/.test(s)) {
+      fail(['dns', 'servers'], `DNS server "${s}" must be an IP address, optionally with :PORT`);
+    }
+  }
+  if (cfg.smtp.max_message_size < 1024) fail(['smtp', 'max_message_size'], 'max_message_size below 1024 octets');
+  if (cfg.smtp.max_line_length < 512) fail(['smtp', 'max_line_length'], 'max_line_length must be at least 512 (RFC 5321 4.5.3.1.4)');
+
+  const tls = (raw.tls ?? {}) as Record<string, string>;
+  if ((tls.cert === undefined) !== (tls.key === undefined)) fail(['tls'], '[tls] needs both cert and key, or neither');
+  cfg.tls = tls.cert
+    ? { cert: abs(tls.cert), key: abs(tls.key), self_signed: false }
+    : { cert: join(cfg.data_dir, 'tls', 'cert.pem'), key: join(cfg.data_dir, 'tls', 'key.pem'), self_signed: true };
+  return cfg;
+}
+
+function checkValue(
+  keyPath: string[],
+  type: string,
+  v: unknown,
+  fail: (p: string[], m: string) => never,
+): unknown {
+  const name = keyPath.join('.');
+  switch (type) {
+    case 'string':
+      if (typeof v !== 'string') fail(keyPath, `${name} must be a string`);
+      return v;
+    case 'string[]':
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) fail(keyPath, `${name} must be a list of strings`);
+      return v;
+    case 'int':
+      if (typeof v !== 'number' && typeof v !== 'bigint') fail(keyPath, `${name} must be a whole number`);
+      if (!Number.isInteger(Number(v)) || Number(v) < 0) fail(keyPath, `${name} must be a whole number >= 0`);
+      return Number(v);
+    case 'bool':
+      if (typeof v !== 'boolean') fail(keyPath, `${name} must be true or false`);
+      return v;
+    case 'listen': {
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) fail(keyPath, `${name} must be a list like ["127.0.0.1:25"]`);
+      return (v as string[]).map((x) => {
+        const r = parseListen(x);
+        if (typeof r === 'string') fail(keyPath, `${name}: ${r}`);
+        return r;
+      });
+    }
+  }
+  throw new Error(`internal: unknown config type ${type}`);
+}

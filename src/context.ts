@@ -1,0 +1,26 @@
+import type { SecureContext } from 'node:tls';
+import type { Config } from './config/types.js';
+import type { Store } from './store/types.js';
+import type { Authenticator } from './auth/types.js';
+import type { Intake } from './queue/types.js';
+import type { Logger } from './log/logger.js';
+import type { BlobStore } from './store/blobs.js';
+import type { Recipients } from './delivery/recipients.js';
+import type { Resolver } from './dns/resolver.js';
+
+/** Everything a protocol service needs, built once by `server.ts` and handed to each listener. */
+export interface Context {
+  config: Config;
+  log: Logger;
+  store: Store;
+  blobs: BlobStore;
+  auth: Authenticator;
+  intake: Intake;
+  /** Recipient checks at RCPT time (local user, alias, relay refused). */
+  recipients: Recipients;
+  dns: Resolver;
+  /** The current TLS context (reloaded when the certificate files change). */
+  tls(): SecureContext;
+  /** Called by the queue when a mailbox got new messages (IMAP IDLE, POP3 nothing). */
+  events: import('node:events').EventEmitter;
+}

@@ -1,0 +1,238 @@
+import type { EventEmitter } from 'node:events';
+import type { DB } from '../store/db.js';
+import type { SqliteStore } from '../store/sqlite.js';
+import type { BlobStore } from '../store/blobs.js';
+import type { Logger } from '../log/logger.js';
+import type { AddressResolver, Target } from '../delivery/resolve.js';
+import { QuotaExceededError } from '../store/types.js';
+import type { MessageEnvelope, Intake } from './types.js';
+import { buildDsn, type DsnRecipient } from './dsn.js';
+
+interface DueRow {
+  queue_id: string;
+  rcpt: string;
+  orcpt: string | null;
+  notify: string | null;
+  sender: string;
+  envelope: string;
+  blob_id: string;
+  size: number;
+  created: number;
+}
+
+/** A recipient that could not be delivered, on its way into a DSN. */
+interface Failure {
+  row: DueRow;
+  dsn: DsnRecipient;
+}
+
+/** Hands remote recipients to outbound delivery; absent until outbound is configured. */
+export interface RemoteTransport {
+  /** Called after recipients of a queue entry were marked 'remote'. */
+  kick(): void;
+}
+
+const BATCH = 500;
+
+/**
+ * Moves queued messages to their destinations (DESIGN.md "the way a message travels"):
+ * resolves each recipient (aliases), appends to local mailboxes in one transaction per
+ * batch with the idempotency key "queueId:user" (a redelivery after a crash is a no-op),
+ * marks remote targets for outbound delivery, and bounces what cannot be delivered (S5).
+ * A queue entry is removed only when no recipient is left to act on.
+ */
+export class QueueManager {
+  private running = false;
+  private again = false;
+  private stopped = false;
+  remote: RemoteTransport | null = null;
+
+  constructor(
+    private readonly db: DB,
+    private readonly store: SqliteStore,
+    private readonly blobs: BlobStore,
+    private readonly resolver: AddressResolver,
+    private readonly intake: Intake,
+    private readonly log: Logger,
+    private readonly events: EventEmitter,
+    private readonly hostname: string,
+  ) {}
+
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    setImmediate(() => void this.loop());
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        while (!this.stopped && (await this.runBatch()) === BATCH) { /* more waiting */ }
+      } while (this.again && !this.stopped);
+    } catch (e) {
+      this.log.error(null, `queue run failed: ${(e as Error).stack ?? e}`);
+      setTimeout(() => this.kick(), 5000).unref();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Not cached: the CLI may delete and recreate a user while the server runs. */
+  private async inboxOf(user: string): Promise<number | null> {
+    const u = await this.store.getUser(user);
+    if (!u) return null;
+    return (await this.store.getMailbox(u.id, 'INBOX'))?.id ?? null;
+  }
+
+  private async runBatch(): Promise<number> {
+    const rows = this.db
+      .prepare<[number, number], DueRow>(
+        `SELECT r.queue_id, r.rcpt, r.orcpt, r.notify, q.sender, q.envelope, q.blob_id, q.size, q.created
+           FROM queue_rcpt r JOIN queue q ON q.id = r.queue_id
+          WHERE r.status = 'pending' AND r.next_attempt <= ? AND q.held = 0
+          ORDER BY q.created LIMIT ?`,
+      )
+      .all(Date.now(), BATCH);
+    if (!rows.length) return 0;
+
+    // Resolve outside the transaction (it may read files and the user table).
+    const plans: { row: DueRow; targets: Target[]; inboxes: Map<string, number | null>; problems: string[] }[] = [];
+    for (const row of rows) {
+      const r = await this.resolver.resolve(row.rcpt);
+      const inboxes = new Map<string, number | null>();
+      for (const t of r.targets) if (t.kind === 'local') inboxes.set(t.user, await this.inboxOf(t.user));
+      plans.push({ row, targets: r.targets, inboxes, problems: r.problems });
+    }
+
+    const failures: Failure[] = [];
+    const delivered: { row: DueRow; user: string; mailboxId: number; uid: number }[] = [];
+    const remoteMarked: string[] = [];
+    const touched = new Set<string>();
+
+    this.db.transaction(() => {
+      const done = this.db.prepare(`UPDATE queue_rcpt SET status = 'done', attempts = attempts + 1 WHERE queue_id = ? AND rcpt = ?`);
+      const addRemote = this.db.prepare(
+        `INSERT INTO queue_rcpt (queue_id, rcpt, orcpt, notify, status) VALUES (?, ?, ?, ?, 'remote')
+           ON CONFLICT (queue_id, rcpt) DO UPDATE SET status = 'remote' WHERE status = 'pending'`);
+      const stat = this.db.prepare('INSERT INTO stats (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = value + excluded.value');
+      for (const { row, targets, inboxes, problems } of plans) {
+        touched.add(row.queue_id);
+        let localOk = 0;
+        const rowFailures: Failure[] = [];
+        for (const t of targets) {
+          if (t.kind === 'remote') {
+            if (t.address === row.rcpt) {
+              this.db.prepare(`UPDATE queue_rcpt SET status = 'remote' WHERE queue_id = ? AND rcpt = ?`).run(row.queue_id, row.rcpt);
+            } else {
+              addRemote.run(row.queue_id, t.address, row.orcpt ?? row.rcpt, row.notify);
+            }
+            remoteMarked.push(`${row.queue_id}:${t.address}`);
+            continue;
+          }
+          const mailboxId = inboxes.get(t.user);
+          if (!mailboxId) {
+            rowFailures.push({ row, dsn: { address: t.user, original: row.orcpt ?? row.rcpt, action: 'failed', status: '5.1.1', diagnostic: 'x-correo; user unknown (deleted after the message was accepted)' } });
+            continue;
+          }
+          try {
+            const rec = this.store.appendInTransaction({
+              mailboxId, blobId: row.blob_id, size: row.size, internalDate: Date.now(),
+              idempotencyKey: `${row.queue_id}:${t.user}`,
+            });
+            delivered.push({ row, user: t.user, mailboxId, uid: rec.uid });
+            stat.run('delivered.local.msgs', 1);
+            stat.run('delivered.local.bytes', row.size);
+            localOk++;
+          } catch (e) {
+            const quota = e instanceof QuotaExceededError;
+            rowFailures.push({ row, dsn: { address: t.user, original: row.orcpt ?? row.rcpt, action: 'failed', status: quota ? '5.2.2' : '4.3.0', diagnostic: `x-correo; ${(e as Error).message}` } });
+          }
+        }
+        for (const p of problems) rowFailures.push({ row, dsn: { address: row.rcpt, original: row.orcpt ?? undefined, action: 'failed', status: '5.1.1', diagnostic: `x-correo; ${p}` } });
+        if (!targets.length && !problems.length) {
+          rowFailures.push({ row, dsn: { address: row.rcpt, action: 'failed', status: '5.1.1', diagnostic: 'x-correo; no deliverable destination' } });
+        }
+        // The recipient is finished here when something was delivered or handed on; failures
+        // of some alias branches still get their DSN below.
+        if (localOk || targets.some((t) => t.kind === 'remote' && t.address !== row.rcpt)) done.run(row.queue_id, row.rcpt);
+        failures.push(...rowFailures);
+      }
+    })();
+
+    for (const d of delivered) {
+      this.log.info(d.row.queue_id, `to=<${d.user}>${d.user !== d.row.rcpt ? `, orig_to=<${d.row.rcpt}>` : ''}, relay=local, delay=${((Date.now() - d.row.created) / 1000).toFixed(2)}, status=sent (delivered to INBOX, uid ${d.uid})`);
+      this.events.emit('mailbox', d.mailboxId);
+    }
+    for (const r of remoteMarked) this.log.info(r.split(':')[0], `to=<${r.slice(r.indexOf(':') + 1)}>, status=queued for remote delivery`);
+    if (remoteMarked.length) this.remote?.kick();
+
+    await this.bounce(failures);
+    await this.finish([...touched]);
+    return rows.length;
+  }
+
+  /** Sends one DSN per queue entry for its failed recipients, then marks them failed. */
+  async bounce(failures: Failure[]): Promise<void> {
+    const byQueue = new Map<string, Failure[]>();
+    for (const f of failures) byQueue.set(f.row.queue_id, [...(byQueue.get(f.row.queue_id) ?? []), f]);
+    for (const [queueId, list] of byQueue) {
+      const row = list[0].row;
+      const env = JSON.parse(row.envelope) as MessageEnvelope;
+      const wanted = list.filter((f) => !(f.row.notify ?? '').toUpperCase().split(',').includes('NEVER'));
+      for (const f of list) this.log.info(queueId, `to=<${f.dsn.address}>${f.dsn.address !== f.row.rcpt ? `, orig_to=<${f.row.rcpt}>` : ''}, status=bounced (${f.dsn.diagnostic ?? f.dsn.status})`);
+      if (row.sender && wanted.length) {
+        try {
+          const original = await this.blobs.read(row.blob_id);
+          const dsn = buildDsn({
+            reportingMta: this.hostname, to: row.sender, queueId, arrivalDate: new Date(row.created), envid: env.envid,
+            recipients: wanted.map((f) => f.dsn), original: original.subarray(this.traceSkip(queueId)),
+            headersOnly: env.ret === 'HDRS',
+          });
+          const w = await this.intake.begin(
+            { sender: '', recipients: [{ address: row.sender }], clientAddress: '127.0.0.1', helo: this.hostname, via: 'dsn' },
+            `Received: by ${this.hostname} (Correo) id DSN-${queueId};\r\n\t${new Date().toUTCString().replace(/GMT$/, '+0000')}\r\n`,
+          );
+          await w.write(dsn);
+          await w.commit();
+          this.log.info(queueId, `sender non-delivery notification: ${w.id}`);
+        } catch (e) {
+          // Keep the recipients pending: the bounce is retried rather than lost.
+          this.log.error(queueId, `cannot queue the DSN, will retry: ${(e as Error).message}`);
+          this.db.prepare(`UPDATE queue_rcpt SET next_attempt = ? WHERE queue_id = ?`).run(Date.now() + 60_000, queueId);
+          continue;
+        }
+      }
+      const mark = this.db.prepare(`UPDATE queue_rcpt SET status = 'failed', last_error = ? WHERE queue_id = ? AND rcpt = ? AND status = 'pending'`);
+      this.db.transaction(() => { for (const f of list) mark.run(f.dsn.diagnostic ?? f.dsn.status, queueId, f.row.rcpt); })();
+    }
+  }
+
+  private traceSkip(queueId: string): number {
+    return this.db.prepare<[string], { trace_skip: number }>('SELECT trace_skip FROM queue WHERE id = ?').get(queueId)?.trace_skip ?? 0;
+  }
+
+  /** Removes queue entries with nothing left to do, and their blob when no mailbox holds it. */
+  async finish(queueIds: string[]): Promise<void> {
+    const left = this.db.prepare<[string], { n: number }>(`SELECT count(*) AS n FROM queue_rcpt WHERE queue_id = ? AND status IN ('pending', 'remote')`);
+    const del = this.db.prepare('DELETE FROM queue WHERE id = ? RETURNING blob_id');
+    const gone: string[] = [];
+    this.db.transaction(() => {
+      for (const id of queueIds) {
+        if (left.get(id)!.n === 0) {
+          const r = del.get(id) as { blob_id: string } | undefined;
+          if (r) gone.push(r.blob_id);
+        }
+      }
+    })();
+    if (gone.length) await this.store.collect(gone);
+  }
+}

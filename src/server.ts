@@ -1,0 +1,126 @@
+import { EventEmitter } from 'node:events';
+import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Server, AddressInfo } from 'node:net';
+import type { Config, ListenAddress } from './config/types.js';
+import type { Context } from './context.js';
+import { Logger } from './log/logger.js';
+import { openDatabase } from './store/db.js';
+import { BlobStore } from './store/blobs.js';
+import { SqliteStore } from './store/sqlite.js';
+import { GroupCommit } from './store/group-commit.js';
+import { PasswordAuthenticator } from './auth/authenticator.js';
+import { Spool } from './queue/spool.js';
+import { QueueManager } from './queue/manager.js';
+import { AddressResolver } from './delivery/resolve.js';
+import { LocalRecipients } from './delivery/local-recipients.js';
+import { Resolver } from './dns/resolver.js';
+import { ensureCertificate, TlsContexts } from './tls/certs.js';
+import { startSmtp } from './smtp/server.js';
+import { startPop3 } from './pop3/server.js';
+
+type StartFn = (ctx: Context, listen: ListenAddress, implicitTls: boolean) => Promise<Server>;
+
+/** Each service, the config section that places it, and the names its ports get in listening.json. */
+const SERVICES: { name: string; section: 'smtp' | 'submission' | 'imap' | 'pop3'; plain: string; tls: string; start: StartFn | null }[] = [
+  { name: 'smtp', section: 'smtp', plain: 'smtp', tls: 'smtps', start: startSmtp },
+  { name: 'submission', section: 'submission', plain: 'submission', tls: 'submissions', start: null },
+  { name: 'imap', section: 'imap', plain: 'imap', tls: 'imaps', start: null },
+  { name: 'pop3', section: 'pop3', plain: 'pop3', tls: 'pop3s', start: startPop3 },
+];
+
+export interface RunningServer {
+  ctx: Context;
+  /** Bound addresses by port name ("smtp", "pop3s", ...). */
+  listening: Record<string, { host: string; port: number }[]>;
+  close(): Promise<void>;
+}
+
+function bindError(service: string, l: ListenAddress, e: NodeJS.ErrnoException): Error {
+  const why =
+    e.code === 'EACCES' ? `permission denied${l.port < 1024 ? ' (ports below 1024 need root or CAP_NET_BIND_SERVICE)' : ''}`
+    : e.code === 'EADDRINUSE' ? 'the address is already in use (another mail server running?)'
+    : e.code === 'EADDRNOTAVAIL' ? 'no interface on this machine has that address'
+    : e.message;
+  return new Error(`cannot listen on ${l.text} for ${service}: ${why}`);
+}
+
+export async function startServer(config: Config): Promise<RunningServer> {
+  const log = new Logger(config.hostname, config.log.level, config.log.file);
+  mkdirSync(config.data_dir, { recursive: true });
+  const db = openDatabase(config.data_dir);
+  const blobs = new BlobStore(join(config.data_dir, 'blobs'));
+  mkdirSync(blobs.dir, { recursive: true });
+  const store = new SqliteStore(db, blobs);
+  const events = new EventEmitter();
+  events.setMaxListeners(0);
+  await ensureCertificate(config.tls, config.hostname, log);
+  const tls = new TlsContexts(config.tls, log);
+  tls.current();
+
+  const resolver = new AddressResolver(config, store, log.child('resolve'));
+  const commits = new GroupCommit(db);
+  let manager: QueueManager | null = null;
+  const spool = new Spool(db, blobs, commits, log.child('queue'), config.storage.min_free_bytes, () => manager?.kick());
+  manager = new QueueManager(db, store, blobs, resolver, spool, log.child('local'), events, config.hostname);
+
+  const ctx: Context = {
+    config,
+    log,
+    store,
+    blobs,
+    auth: new PasswordAuthenticator(store, log.child('auth'), config.domains, config.pop3.auth_fail_limit, config.pop3.auth_fail_window),
+    intake: spool,
+    recipients: new LocalRecipients(resolver),
+    dns: new Resolver(config.dns.servers, config.dns.timeout),
+    tls: () => tls.current(),
+    events,
+  };
+
+  const servers: Server[] = [];
+  const listening: RunningServer['listening'] = {};
+  try {
+    for (const s of SERVICES) {
+      const sect = config[s.section];
+      for (const [addrs, implicitTls] of [[sect.listen, false], [sect.listen_tls, true]] as const) {
+        if (!addrs.length) continue;
+        const portName = implicitTls ? s.tls : s.plain;
+        if (!s.start) {
+          log.notice(null, `${portName}: not implemented in this version; not listening on ${addrs.map((a) => a.text).join(', ')}`);
+          continue;
+        }
+        for (const l of addrs) {
+          let srv: Server;
+          try {
+            srv = await s.start(ctx, l, implicitTls);
+          } catch (e) {
+            throw bindError(portName, l, e as NodeJS.ErrnoException);
+          }
+          servers.push(srv);
+          const a = srv.address() as AddressInfo;
+          (listening[portName] ??= []).push({ host: a.address, port: a.port });
+          log.notice(null, `listening: ${portName} on ${a.address}:${a.port}`);
+        }
+      }
+    }
+  } catch (e) {
+    for (const s of servers) s.close();
+    db.close();
+    throw e;
+  }
+  const runFile = join(config.data_dir, 'listening.json');
+  writeFileSync(runFile, JSON.stringify({ pid: process.pid, ...listening }, null, 2));
+  manager.kick(); // whatever a previous run left in the queue
+
+  return {
+    ctx,
+    listening,
+    async close() {
+      manager?.stop();
+      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      rmSync(runFile, { force: true });
+      db.close();
+      log.close();
+    },
+  };
+}

@@ -1,0 +1,93 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type DB = Database.Database;
+
+/**
+ * The embedded metadata database: users, mailboxes, messages, the queue. WAL with
+ * synchronous=FULL, so a COMMIT is on disk when it returns: the queue's promise to the
+ * SMTP client ("250 queued") rests on it. Commits are grouped by the callers (group commit).
+ */
+const SCHEMA: string[] = [
+  // v1
+  `CREATE TABLE users (
+     id INTEGER PRIMARY KEY,
+     address TEXT NOT NULL UNIQUE,
+     password_hash TEXT NOT NULL,
+     created INTEGER NOT NULL
+   );
+   CREATE TABLE mailboxes (
+     id INTEGER PRIMARY KEY,
+     user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+     name TEXT NOT NULL,
+     uidvalidity INTEGER NOT NULL,
+     uidnext INTEGER NOT NULL DEFAULT 1,
+     highestmodseq INTEGER NOT NULL DEFAULT 1,
+     special_use TEXT,
+     subscribed INTEGER NOT NULL DEFAULT 1,
+     UNIQUE (user_id, name)
+   );
+   CREATE TABLE blobs (
+     id TEXT PRIMARY KEY,
+     size INTEGER NOT NULL,
+     mime TEXT
+   );
+   CREATE TABLE messages (
+     id INTEGER PRIMARY KEY,
+     mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+     uid INTEGER NOT NULL,
+     blob_id TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     internaldate INTEGER NOT NULL,
+     flags TEXT NOT NULL DEFAULT '',
+     modseq INTEGER NOT NULL,
+     idem_key TEXT UNIQUE,
+     UNIQUE (mailbox_id, uid)
+   );
+   CREATE INDEX messages_blob ON messages(blob_id);
+   CREATE TABLE queue (
+     id TEXT PRIMARY KEY,
+     blob_id TEXT NOT NULL,
+     sender TEXT NOT NULL,
+     envelope TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     trace_skip INTEGER NOT NULL,
+     created INTEGER NOT NULL,
+     held INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX queue_blob ON queue(blob_id);
+   CREATE TABLE queue_rcpt (
+     queue_id TEXT NOT NULL REFERENCES queue(id) ON DELETE CASCADE,
+     rcpt TEXT NOT NULL,
+     orcpt TEXT,
+     notify TEXT,
+     status TEXT NOT NULL DEFAULT 'pending',
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_attempt INTEGER NOT NULL DEFAULT 0,
+     last_error TEXT,
+     PRIMARY KEY (queue_id, rcpt)
+   );
+   CREATE INDEX queue_rcpt_due ON queue_rcpt(status, next_attempt);
+   CREATE TABLE stats (
+     key TEXT PRIMARY KEY,
+     value INTEGER NOT NULL
+   );`,
+];
+
+export function openDatabase(dataDir: string): DB {
+  mkdirSync(dataDir, { recursive: true });
+  const db = new Database(join(dataDir, 'correo.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 10000');
+  const version = db.pragma('user_version', { simple: true }) as number;
+  for (let v = version; v < SCHEMA.length; v++) {
+    db.transaction(() => {
+      db.exec(SCHEMA[v]);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+  return db;
+}
