@@ -45,7 +45,7 @@ export class Spool implements Intake {
     }
   }
 
-  async begin(envelope: MessageEnvelope, trace: string): Promise<SpoolWriter> {
+  async begin(envelope: MessageEnvelope, trace: string | ((id: string) => string)): Promise<SpoolWriter> {
     this.checkSpace();
     const id = newQueueId();
     let fh: FileHandle;
@@ -57,7 +57,7 @@ export class Spool implements Intake {
     }
     // RFC 5321 4.4: the final delivery adds Return-Path; remote delivery skips this line.
     const returnPath = Buffer.from(`Return-Path: <${envelope.sender}>\r\n`);
-    return new Writer(id, fh, this, envelope, [returnPath, Buffer.from(trace, 'utf8')], returnPath.length);
+    return new Writer(id, fh, this, envelope, [returnPath, Buffer.from(typeof trace === 'function' ? trace(id) : trace, 'utf8')], returnPath.length);
   }
 
   /** Called by a Writer once its file is on disk: records the queue entry (group commit). */

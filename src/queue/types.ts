@@ -51,7 +51,8 @@ export class TemporaryFailure extends Error {
 export interface Intake {
   /**
    * Opens a spool file for a message. `trace` is the header text the receiving front end
-   * prepends (its Received: line, CRLF-terminated); Return-Path is added here.
+   * prepends (its Received: line, CRLF-terminated); Return-Path is added here. A function
+   * gets the new queue id, for the Received line's "id" clause (RFC 5321 4.4).
    */
-  begin(envelope: MessageEnvelope, trace: string): Promise<SpoolWriter>;
+  begin(envelope: MessageEnvelope, trace: string | ((id: string) => string)): Promise<SpoolWriter>;
 }
