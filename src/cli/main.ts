@@ -11,7 +11,6 @@ import { SqliteStore } from '../store/sqlite.js';
 import { hashPassword } from '../auth/password.js';
 import { PasswordAuthenticator } from '../auth/authenticator.js';
 import { Logger } from '../log/logger.js';
-import { startServer } from '../server.js';
 import { parseArgs, UsageError } from './args.js';
 import { askNewPassword, readStdinLine } from './prompt.js';
 import { writeStarterConfig } from './init.js';
@@ -120,6 +119,8 @@ async function serve(cfgFile: string | undefined, opts: Record<string, string | 
     console.error(`wrote ${writeStarterConfig('./correo.toml', {})}`);
   }
   const cfg = loadConfig(findConfigFile(cfgFile));
+  // Loaded here so that the user/alias commands start fast and never open a listener.
+  const { startServer } = await import('../server.js');
   const server = await startServer(cfg);
   const stop = async (sig: string) => {
     server.ctx.log.notice(null, `stopping on ${sig}`);

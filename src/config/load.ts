@@ -69,7 +69,7 @@ export function parseListen(text: string): ListenAddress | string {
 }
 
 /** Built-in defaults: everything on loopback only (S13), standard ports. */
-function defaults(dataDir: string): Omit<Config, 'file' | 'hostname' | 'tls'> {
+function defaults(dataDir: string): Omit<Config, 'file' | 'hostname'> {
   const l = (...a: string[]) => a.map((x) => parseListen(x) as ListenAddress);
   return {
     data_dir: dataDir,
@@ -82,6 +82,7 @@ function defaults(dataDir: string): Omit<Config, 'file' | 'hostname' | 'tls'> {
     submission: { listen: l('127.0.0.1:587'), listen_tls: l('127.0.0.1:465') },
     imap: { listen: l('127.0.0.1:143'), listen_tls: l('127.0.0.1:993'), idle_timeout: 1860, max_literal_size: 52428800, max_line_length: 65536 },
     pop3: { listen: l('127.0.0.1:110'), listen_tls: l('127.0.0.1:995'), idle_timeout: 600, auth_fail_limit: 5, auth_fail_window: 300 },
+    tls: { cert: '', key: '', self_signed: true },
     log: { level: 9, file: null },
     maps: { aliases: null },
     dns: { servers: [], timeout: 5000 },
