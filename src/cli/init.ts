@@ -3,7 +3,8 @@ import { dirname, resolve } from 'node:path';
 import { hostname as osHostname } from 'node:os';
 
 /** The commented starter file `correo init` writes: every setting with its default. */
-export function starterConfig(hostname: string, domain: string): string {
+export function starterConfig(hostname: string, domain: string, portOffset = 0): string {
+  const p = (n: number) => n + portOffset;
   return `# Correo configuration (TOML). Every setting below shows its default unless noted.
 # After a change, restart "correo serve"; map files ([maps]) are re-read on change.
 
@@ -13,7 +14,7 @@ domains  = ["${domain}"]              # local-host-names: every domain we accept
 admins   = ["admin@${domain}"]        # mailbox administrators; they also receive mail for root/postmaster
 
 [smtp]                                # the MTA: mail from other servers
-listen = ["127.0.0.1:25"]             # loopback only until you open it (S13); [] disables
+listen = ["127.0.0.1:${p(25)}"]             # loopback only until you open it (S13); [] disables
 max_message_size = 26214400           # octets (SIZE)
 max_recipients = 100                  # per message; more get 452 4.5.3
 idle_timeout = 300                    # seconds of silence before 421
@@ -21,16 +22,16 @@ novrfy = true                         # VRFY gives nothing away (S17)
 noexpn = true                         # EXPN gives nothing away (S17)
 
 [submission]                          # mail from your users' clients (AUTH required)
-listen = ["127.0.0.1:587"]            # STARTTLS
-listen_tls = ["127.0.0.1:465"]        # implicit TLS
+listen = ["127.0.0.1:${p(587)}"]            # STARTTLS
+listen_tls = ["127.0.0.1:${p(465)}"]        # implicit TLS
 
 [imap]
-listen = ["127.0.0.1:143"]            # STARTTLS
-listen_tls = ["127.0.0.1:993"]
+listen = ["127.0.0.1:${p(143)}"]            # STARTTLS
+listen_tls = ["127.0.0.1:${p(993)}"]
 
 [pop3]
-listen = ["127.0.0.1:110"]            # STLS
-listen_tls = ["127.0.0.1:995"]
+listen = ["127.0.0.1:${p(110)}"]            # STLS
+listen_tls = ["127.0.0.1:${p(995)}"]
 auth_fail_limit = 5                   # failed logins per client address within the window ...
 auth_fail_window = 300                # ... (seconds) before it is throttled
 
@@ -56,12 +57,16 @@ min_free_bytes = 67108864             # below this much free disk, new mail gets
 `;
 }
 
-export function writeStarterConfig(file: string, opts: { hostname?: string; domain?: string }): string {
+/**
+ * `portOffset` 10000 puts every service on an unprivileged port (10025, 10143, ...): what
+ * `correo serve --init` does for a user who is not root, so the first start just works.
+ */
+export function writeStarterConfig(file: string, opts: { hostname?: string; domain?: string; portOffset?: number }): string {
   const path = resolve(file);
   if (existsSync(path)) throw new Error(`${path} already exists; not overwriting it`);
   const host = (opts.hostname ?? osHostname()).toLowerCase();
   const domain = (opts.domain ?? (host.includes('.') ? host.split('.').slice(1).join('.') : 'localdomain')).toLowerCase();
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, starterConfig(host.includes('.') ? host : `${host}.${domain}`, domain));
+  writeFileSync(path, starterConfig(host.includes('.') ? host : `${host}.${domain}`, domain, opts.portOffset ?? 0));
   return path;
 }

@@ -116,7 +116,9 @@ function aliasesCommand(cfg: Config): number {
 
 async function serve(cfgFile: string | undefined, opts: Record<string, string | true>): Promise<number> {
   if (opts.init && !cfgFile && !existsSync('./correo.toml') && !existsSync('/etc/correo/correo.toml')) {
-    console.error(`wrote ${writeStarterConfig('./correo.toml', {})}`);
+    const unprivileged = typeof process.getuid === 'function' && process.getuid() !== 0;
+    const path = writeStarterConfig('./correo.toml', { portOffset: unprivileged ? 10000 : 0 });
+    console.error(`wrote ${path}${unprivileged ? ' (not root: services on ports 10025, 10587, 10465, 10143, 10993, 10110, 10995)' : ''}`);
   }
   const cfg = loadConfig(findConfigFile(cfgFile));
   // Loaded here so that the user/alias commands start fast and never open a listener.
