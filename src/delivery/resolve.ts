@@ -9,8 +9,8 @@ export type Target = { kind: 'local'; user: string } | { kind: 'remote'; address
 
 export interface Resolution {
   targets: Target[];
-  /** Why some branch led nowhere (unknown user behind an alias...), for the bounce. */
-  problems: string[];
+  /** Addresses some branch led to that cannot take mail (unknown user behind an alias...), for the bounce. */
+  problems: { address: string; text: string }[];
 }
 
 const MAX_DEPTH = 20;
@@ -95,7 +95,7 @@ export class AddressResolver {
       return;
     }
     if (depth >= MAX_DEPTH) {
-      out.problems.push(`${address}: alias nesting deeper than ${MAX_DEPTH} (a loop?)`);
+      out.problems.push({ address, text: `alias nesting deeper than ${MAX_DEPTH} (a loop?)` });
       return;
     }
     if (await this.store.getUser(key)) {
@@ -108,6 +108,6 @@ export class AddressResolver {
       for (const a of this.config.admins) await this.expand(a, depth + 1, seen, out);
       return;
     }
-    out.problems.push(`${address}: no such user here`);
+    out.problems.push({ address, text: 'no such user here' });
   }
 }

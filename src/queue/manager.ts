@@ -3,7 +3,7 @@ import type { DB } from '../store/db.js';
 import type { SqliteStore } from '../store/sqlite.js';
 import type { BlobStore } from '../store/blobs.js';
 import type { Logger } from '../log/logger.js';
-import type { AddressResolver, Target } from '../delivery/resolve.js';
+import type { AddressResolver, Resolution, Target } from '../delivery/resolve.js';
 import { QuotaExceededError } from '../store/types.js';
 import type { MessageEnvelope, Intake } from './types.js';
 import { buildDsn, type DsnRecipient } from './dsn.js';
@@ -105,7 +105,7 @@ export class QueueManager {
     if (!rows.length) return 0;
 
     // Resolve outside the transaction (it may read files and the user table).
-    const plans: { row: DueRow; targets: Target[]; inboxes: Map<string, number | null>; problems: string[] }[] = [];
+    const plans: { row: DueRow; targets: Target[]; inboxes: Map<string, number | null>; problems: Resolution['problems'] }[] = [];
     for (const row of rows) {
       const r = await this.resolver.resolve(row.rcpt);
       const inboxes = new Map<string, number | null>();
@@ -157,7 +157,7 @@ export class QueueManager {
             rowFailures.push({ row, dsn: { address: t.user, original: row.orcpt ?? row.rcpt, action: 'failed', status: quota ? '5.2.2' : '4.3.0', diagnostic: `x-correo; ${(e as Error).message}` } });
           }
         }
-        for (const p of problems) rowFailures.push({ row, dsn: { address: row.rcpt, original: row.orcpt ?? undefined, action: 'failed', status: '5.1.1', diagnostic: `x-correo; ${p}` } });
+        for (const p of problems) rowFailures.push({ row, dsn: { address: p.address, original: row.orcpt ?? (p.address !== row.rcpt ? row.rcpt : undefined), action: 'failed', status: '5.1.1', diagnostic: `x-correo; ${p.text}` } });
         if (!targets.length && !problems.length) {
           rowFailures.push({ row, dsn: { address: row.rcpt, action: 'failed', status: '5.1.1', diagnostic: 'x-correo; no deliverable destination' } });
         }

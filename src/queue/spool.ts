@@ -1,4 +1,4 @@
-import { promises as fsp, statfsSync } from 'node:fs';
+import { mkdirSync, promises as fsp, statfsSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { DB } from '../store/db.js';
 import type { BlobStore } from '../store/blobs.js';
@@ -29,7 +29,9 @@ export class Spool implements Intake {
     private readonly log: Logger,
     private readonly minFreeBytes: number,
     private readonly onQueued: (id: string) => void,
-  ) {}
+  ) {
+    mkdirSync(blobs.dir, { recursive: true });
+  }
 
   /** S5/DESIGN: a full disk is a 4xx before we take anything, not a half-written message. */
   private checkSpace(): void {
