@@ -1,0 +1,442 @@
+import type { Context } from '../context.js';
+import type { Logger } from '../log/logger.js';
+import { TemporaryFailure, type EnvelopeRecipient, type MessageEnvelope, type SpoolWriter } from '../queue/types.js';
+import { Codes, reply, type Reply } from './codes.js';
+import { parseMail, parseRcpt, splitCommand, type MailParams } from './command.js';
+import { parsePath } from './address.js';
+import type { Frame } from './lines.js';
+import { receivedHeader, withProtocol } from './received.js';
+
+/**
+ * One SMTP session's behaviour (RFC 5321 3 and 4), on typed values: the connection module
+ * feeds it frames and does the I/O; this module decides every reply.
+ */
+
+export interface Helo {
+  name: string;
+  /** EHLO (true) or HELO (false): RFC 5321 4.1.1.1. */
+  esmtp: boolean;
+}
+
+export interface Transaction {
+  sender: string;
+  params: MailParams;
+  recipients: EnvelopeRecipient[];
+}
+
+/** RFC 5321 4.1.4 command ordering, as states; an illegal combination cannot be written. */
+export type State =
+  | { kind: 'fresh' } // greeted (or TLS just started): HELO/EHLO needed
+  | { kind: 'ready'; helo: Helo } // no mail transaction
+  | { kind: 'mail'; helo: Helo; tx: Transaction } // MAIL accepted, no recipient yet
+  | { kind: 'rcpt'; helo: Helo; tx: Transaction & { recipients: [EnvelopeRecipient, ...EnvelopeRecipient[]] } };
+
+type Kind = State['kind'];
+
+/** What the connection must do after a command. */
+export type Action =
+  | { kind: 'reply'; reply: Reply }
+  /** Nothing to say (the rest of an overlong line being discarded). */
+  | { kind: 'none' }
+  /** Send the replies, then hang up. */
+  | { kind: 'close'; replies: Reply[] }
+  /** Send the reply, then hand the socket to TLS; pipelined input is discarded (RFC 3207 4.2). */
+  | { kind: 'starttls'; reply: Reply }
+  /** Send 354, then stream the message into `incoming` until CRLF.CRLF. */
+  | { kind: 'data'; reply: Reply; incoming: Incoming };
+
+export interface Peer {
+  ip: string;
+  port: number;
+  /** Forward-confirmed reverse DNS name, looked up once at connect. */
+  name: Promise<string | null>;
+}
+
+export interface TlsInfo {
+  protocol: string;
+  cipher: string;
+}
+
+/**
+ * A message being received: counts octets against the size limit and writes to the spool.
+ * RFC 1870 6.3: once over the limit nothing more is stored, but the rest of the data is
+ * still read (the reply can only come after the end marker).
+ */
+export class Incoming {
+  size = 0;
+  oversize = false;
+  failure: unknown = null;
+  private aborted = false;
+
+  constructor(readonly writer: SpoolWriter, private readonly max: number, readonly tx: Transaction) {}
+
+  get discarding(): boolean {
+    return this.oversize || this.failure !== null || this.aborted;
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    this.size += chunk.length;
+    if (this.discarding) return;
+    if (this.size > this.max) {
+      this.oversize = true;
+      await this.abort();
+      return;
+    }
+    try {
+      await this.writer.write(chunk);
+    } catch (e) {
+      this.failure = e;
+      await this.abort();
+    }
+  }
+
+  /** Nothing of the message remains (client gone, too big, disk trouble). */
+  async abort(): Promise<void> {
+    if (this.aborted) return;
+    this.aborted = true;
+    await this.writer.abort().catch(() => undefined);
+  }
+}
+
+interface CommandSpec {
+  /** States in which the verb may be used; anything else gets `wrongState`. */
+  states: readonly Kind[];
+  run(s: SmtpSession, arg: string): Action | Promise<Action>;
+}
+
+const ok = (r: Reply): Action => ({ kind: 'reply', reply: r });
+const ANY: readonly Kind[] = ['fresh', 'ready', 'mail', 'rcpt'];
+const GREETED: readonly Kind[] = ['ready', 'mail', 'rcpt'];
+
+/** RFC 5321 4.1.4 and 4.3.2: 503 with a hint at the command that was missing. */
+function wrongState(verb: string, state: Kind, tlsActive: boolean): Reply {
+  if (verb === 'STARTTLS' && tlsActive) return reply(Codes.BadSequence, 'Error: TLS already active');
+  if (state === 'fresh') return reply(Codes.BadSequence, 'Error: send HELO/EHLO first');
+  if (verb === 'MAIL') return reply(Codes.BadSequence, 'Error: nested MAIL command');
+  if (verb === 'STARTTLS') return reply(Codes.BadSequence, 'Error: MAIL transaction in progress');
+  if (state === 'ready') return reply(Codes.BadSequence, 'Error: need MAIL command');
+  return reply(Codes.BadSequence, 'Error: need RCPT command');
+}
+
+const COMMANDS: Record<string, CommandSpec> = {
+  // RFC 5321 4.1.1.1; a HELO/EHLO resets any transaction (4.1.4).
+  EHLO: { states: ANY, run: (s, arg) => s.hello(arg, true) },
+  HELO: { states: ANY, run: (s, arg) => s.hello(arg, false) },
+  MAIL: { states: ['ready'], run: (s, arg) => s.mail(arg) },
+  RCPT: { states: ['mail', 'rcpt'], run: (s, arg) => s.rcpt(arg) },
+  DATA: { states: ['rcpt'], run: (s, arg) => s.data(arg) },
+  // RFC 5321 4.1.1.5
+  RSET: { states: ANY, run: (s, arg) => s.rset(arg) },
+  // RFC 5321 4.1.1.9: the argument, if any, is ignored.
+  NOOP: { states: ANY, run: () => ok(reply(Codes.Ok, 'Ok')) },
+  QUIT: { states: ANY, run: () => ({ kind: 'close', replies: [reply(Codes.Bye, 'Bye')] }) },
+  VRFY: { states: ANY, run: (s, arg) => s.vrfy(arg, 'VRFY') },
+  EXPN: { states: ANY, run: (s, arg) => s.vrfy(arg, 'EXPN') },
+  HELP: { states: ANY, run: () => ok(reply(Codes.Help, ['Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP STARTTLS', 'See RFC 5321'])) },
+  STARTTLS: { states: ['ready'], run: (s, arg) => s.starttls(arg) },
+};
+
+/** Known SMTP verbs we do not offer here: a 502, not a "what?". */
+const NOT_OFFERED: Record<string, string> = {
+  AUTH: 'Error: authentication not enabled',
+  BDAT: 'Error: CHUNKING not supported',
+  ETRN: 'Error: ETRN not supported',
+  TURN: 'Error: TURN not supported',
+  ATRN: 'Error: ATRN not supported',
+  SEND: 'Error: SEND not supported',
+  SOML: 'Error: SOML not supported',
+  SAML: 'Error: SAML not supported',
+};
+
+/** HTTP and proxy requests sent to port 25 (cross-protocol attacks): hang up at once, like Postfix. */
+const FORBIDDEN = new Set(['GET', 'POST', 'PUT', 'HEAD', 'CONNECT', 'OPTIONS']);
+
+export class SmtpSession {
+  state: State = { kind: 'fresh' };
+  errors = 0;
+  /** Per-verb counts for the disconnect log line. */
+  readonly counts = new Map<string, number>();
+  private tlsInfo: TlsInfo | null;
+  /** The client's verified name once the lookup started at connect has answered. */
+  private name: string | null = null;
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly log: Logger,
+    readonly peer: Peer,
+    tls: TlsInfo | null,
+  ) {
+    this.tlsInfo = tls;
+    peer.name.then((n) => (this.name = n), () => undefined);
+  }
+
+  private get cfg() {
+    return this.ctx.config.smtp;
+  }
+
+  get tls(): TlsInfo | null {
+    return this.tlsInfo;
+  }
+
+  /** Postfix-style "name[ip]" for log lines, with what is known so far. */
+  clientText(name: string | null = this.name): string {
+    return `${name ?? 'unknown'}[${this.peer.ip}]`;
+  }
+
+  greeting(): Reply {
+    // RFC 5321 4.2: the greeting names this host; RFC 2034 puts no enhanced code on 220.
+    return { code: 220, text: `${this.ctx.config.hostname} ESMTP Correo` };
+  }
+
+  /** RFC 3207 4.2: after TLS starts the server forgets everything the client said. */
+  tlsStarted(info: TlsInfo): void {
+    this.tlsInfo = info;
+    this.state = { kind: 'fresh' };
+  }
+
+  /** Turns one frame of input into what to do; errors are counted here, in one place. */
+  async frame(f: Frame): Promise<Action> {
+    let action: Action;
+    switch (f.kind) {
+      case 'line':
+        action = await this.command(f.line);
+        break;
+      case 'bare-lf':
+        // RFC 5321 2.3.8: lines end with CRLF; a bare LF line is never executed.
+        action = ok(reply(Codes.SyntaxError, 'Error: bare <LF> received; SMTP lines end with <CR><LF>'));
+        break;
+      case 'too-long':
+        action = ok(reply(Codes.LineTooLong, `Error: line too long (more than ${this.cfg.max_line_length} octets)`));
+        break;
+      case 'too-long-more': {
+        this.errors++;
+        const bye = this.tooManyErrors();
+        return bye ? { kind: 'close', replies: [bye] } : { kind: 'none' };
+      }
+    }
+    // Syntax errors, bad sequences, refused recipients: a client collecting too many is
+    // guessing or broken, and is cut off (config smtp.max_errors).
+    if (action.kind === 'reply' && action.reply.code >= 500) {
+      this.errors++;
+      const bye = this.tooManyErrors();
+      if (bye) return { kind: 'close', replies: [action.reply, bye] };
+    }
+    return action;
+  }
+
+  private tooManyErrors(): Reply | null {
+    if (this.errors < this.cfg.max_errors) return null;
+    this.log.info(null, `too many errors from ${this.clientText()}; hanging up`);
+    // RFC 5321 3.8: 421 and close.
+    return reply(Codes.ClosingTooManyErrors, `${this.ctx.config.hostname} Error: too many errors`);
+  }
+
+  async command(line: Buffer): Promise<Action> {
+    const parsed = splitCommand(line);
+    if (!parsed.ok) return ok(parsed.reply);
+    const { verb, arg } = parsed.value;
+    this.counts.set(verb, (this.counts.get(verb) ?? 0) + 1);
+    const spec = COMMANDS[verb];
+    if (!spec) {
+      if (FORBIDDEN.has(verb)) {
+        this.log.info(null, `non-SMTP command from ${this.clientText()}: ${verb}`);
+        return { kind: 'close', replies: [reply(Codes.NotSmtp, 'Error: this is an SMTP server. Goodbye.')] };
+      }
+      if (NOT_OFFERED[verb]) return ok(reply(Codes.NotImplemented, NOT_OFFERED[verb]));
+      return ok(reply(Codes.SyntaxError, 'Error: command not recognized'));
+    }
+    if (!spec.states.includes(this.state.kind)) return ok(wrongState(verb, this.state.kind, this.tlsInfo !== null));
+    return spec.run(this, arg);
+  }
+
+  hello(arg: string, esmtp: boolean): Action {
+    const name = arg.trim().split(' ')[0];
+    if (!name) return ok(reply(Codes.BadArguments, `Syntax: ${esmtp ? 'EHLO' : 'HELO'} hostname`));
+    this.state = { kind: 'ready', helo: { name, esmtp } };
+    const host = this.ctx.config.hostname;
+    if (!esmtp) return ok({ code: 250, text: host });
+    // RFC 5321 4.1.1.1 / 2.2.2: the EHLO reply lists the service extensions.
+    const lines = [
+      host,
+      'PIPELINING', // RFC 2920
+      `SIZE ${this.cfg.max_message_size}`, // RFC 1870
+      '8BITMIME', // RFC 6152
+      'SMTPUTF8', // RFC 6531
+      'ENHANCEDSTATUSCODES', // RFC 2034
+    ];
+    if (!this.tlsInfo) lines.push('STARTTLS'); // RFC 3207 4.2: not offered again inside TLS
+    lines.push('DSN'); // RFC 3461
+    return ok({ code: 250, text: lines });
+  }
+
+  private helo(): Helo {
+    const s = this.state;
+    if (s.kind === 'fresh') throw new Error('internal: no HELO in a greeted state');
+    return s.helo;
+  }
+
+  rset(_arg: string): Action {
+    if (this.state.kind !== 'fresh') this.state = { kind: 'ready', helo: this.helo() };
+    return ok(reply(Codes.Ok, 'Ok'));
+  }
+
+  mail(arg: string): Action {
+    const parsed = parseMail(arg);
+    if (!parsed.ok) return ok(parsed.reply);
+    const { sender, params } = parsed.value;
+    // RFC 1870 6.1: a declared size over our limit is refused before any data.
+    if (params.size !== undefined && params.size > this.cfg.max_message_size) {
+      this.logReject('MAIL', `552 5.3.4 Message size exceeds fixed limit`, sender, null);
+      return ok(reply(Codes.MessageTooBig, `Message size exceeds fixed maximum message size (${this.cfg.max_message_size})`));
+    }
+    this.state = { kind: 'mail', helo: this.helo(), tx: { sender, params, recipients: [] } };
+    return ok(reply(Codes.SenderOk, 'Ok'));
+  }
+
+  async rcpt(arg: string): Promise<Action> {
+    const s = this.state;
+    if (s.kind !== 'mail' && s.kind !== 'rcpt') throw new Error('internal: RCPT outside a transaction');
+    const parsed = parseRcpt(arg, { smtputf8: s.tx.params.smtputf8, postmasterDomain: this.ctx.config.domains[0] ?? this.ctx.config.hostname });
+    if (!parsed.ok) return ok(parsed.reply);
+    const { address, notify, orcpt } = parsed.value;
+    // RFC 5321 4.5.3.1.8 / 4.5.3.1.10: 452 for recipients past the limit; the client sends
+    // them in another transaction.
+    if (s.tx.recipients.length >= this.cfg.max_recipients) {
+      return ok(reply(Codes.TooManyRecipients, 'Error: too many recipients'));
+    }
+    let verdict;
+    try {
+      verdict = await this.ctx.recipients.check(address, { clientAddress: this.peer.ip });
+    } catch (e) {
+      this.log.error(null, `recipient check for <${address}> failed: ${(e as Error).message}`);
+      return ok(reply(Codes.LocalError, `<${address}>: temporary failure checking the recipient; try again later`));
+    }
+    if (!verdict.ok) {
+      const r: Reply = { code: verdict.code, enhanced: verdict.enhanced, text: verdict.text };
+      this.logReject('RCPT', `${r.code} ${r.enhanced} ${r.text}`, s.tx.sender, address);
+      return ok(r);
+    }
+    if (!s.tx.recipients.some((r) => r.address === verdict.address)) {
+      const rcpt: EnvelopeRecipient = { address: verdict.address };
+      if (orcpt) rcpt.original = orcpt;
+      if (notify) rcpt.notify = notify;
+      s.tx.recipients.push(rcpt);
+    }
+    if (s.kind === 'mail') {
+      this.state = { kind: 'rcpt', helo: s.helo, tx: s.tx as Transaction & { recipients: [EnvelopeRecipient] } };
+    }
+    return ok(reply(Codes.RecipientOk, 'Ok'));
+  }
+
+  async data(arg: string): Promise<Action> {
+    const s = this.state;
+    if (s.kind !== 'rcpt') throw new Error('internal: DATA without recipients');
+    if (arg.trim()) return ok(reply(Codes.BadArguments, 'Syntax: DATA'));
+    const envelope: MessageEnvelope = {
+      sender: s.tx.sender,
+      recipients: s.tx.recipients,
+      clientAddress: this.peer.ip,
+      helo: s.helo.name,
+      via: 'smtp',
+    };
+    if (s.tx.params.smtputf8) envelope.smtputf8 = true;
+    if (s.tx.params.ret) envelope.ret = s.tx.params.ret;
+    if (s.tx.params.envid !== undefined) envelope.envid = s.tx.params.envid;
+    const clientName = await this.peer.name;
+    const trace = (id: string) =>
+      receivedHeader({
+        helo: s.helo.name,
+        clientIp: this.peer.ip,
+        clientName,
+        hostname: this.ctx.config.hostname,
+        esmtp: s.helo.esmtp,
+        tls: this.tlsInfo,
+        authenticated: false,
+        smtputf8: s.tx.params.smtputf8,
+        id,
+        recipients: s.tx.recipients.map((r) => r.address),
+        date: new Date(),
+      });
+    let writer: SpoolWriter;
+    try {
+      writer = await this.ctx.intake.begin(envelope, trace);
+    } catch (e) {
+      return ok(this.temporaryFailure(null, e));
+    }
+    this.log.info(writer.id, `client=${this.clientText(clientName)}, helo=<${s.helo.name}>, proto=${withProtocol({ esmtp: s.helo.esmtp, tls: this.tlsInfo, authenticated: false, smtputf8: s.tx.params.smtputf8 })}${this.tlsInfo ? `, tls=${this.tlsInfo.protocol}` : ''}`);
+    return { kind: 'data', reply: reply(Codes.StartInput, 'End data with <CR><LF>.<CR><LF>'), incoming: new Incoming(writer, this.cfg.max_message_size, s.tx) };
+  }
+
+  /** After the end marker: commit or refuse, and leave the transaction in every case. */
+  async endData(incoming: Incoming): Promise<Reply> {
+    const s = this.state;
+    if (s.kind !== 'fresh') this.state = { kind: 'ready', helo: s.helo };
+    const id = incoming.writer.id;
+    if (incoming.oversize) {
+      await incoming.abort();
+      this.log.info(id, `reject: message from ${this.clientText()} is ${incoming.size} octets, over the limit of ${this.cfg.max_message_size}; discarded`);
+      return reply(Codes.MessageTooBig, `Message size exceeds fixed maximum message size (${this.cfg.max_message_size})`);
+    }
+    if (incoming.failure !== null) {
+      await incoming.abort();
+      return this.temporaryFailure(id, incoming.failure);
+    }
+    try {
+      await incoming.writer.commit();
+    } catch (e) {
+      await incoming.abort();
+      return this.temporaryFailure(id, e);
+    }
+    return reply(Codes.Ok, `Ok: queued as ${id}`);
+  }
+
+  /** Disk full and I/O trouble: a 4xx, never a loss (the client keeps the message). */
+  private temporaryFailure(id: string | null, e: unknown): Reply {
+    const msg = e instanceof Error ? e.message : String(e);
+    if (e instanceof TemporaryFailure && e.enhanced === '4.3.1') {
+      this.log.warn(id, `refused message from ${this.clientText()}: ${msg}`);
+      return reply(Codes.StorageFull, 'Insufficient system storage');
+    }
+    this.log.error(id, `cannot take message from ${this.clientText()}: ${msg}`);
+    return reply(Codes.LocalError, 'Error: local error in processing; try again later');
+  }
+
+  async vrfy(arg: string, verb: 'VRFY' | 'EXPN'): Promise<Action> {
+    // S17: with novrfy/noexpn nothing about mailboxes is given away.
+    if (verb === 'EXPN' && this.cfg.noexpn) return ok(reply(Codes.NotImplemented, 'Error: EXPN not available'));
+    if (verb === 'VRFY' && this.cfg.novrfy) return ok(reply(Codes.CannotVerify, 'Cannot VRFY user; try RCPT to attempt delivery'));
+    const text = arg.trim();
+    if (!text) return ok(reply(Codes.BadArguments, `Syntax: ${verb} address`));
+    // RFC 5321 3.5.3: answer for a full address; list expansion is not exposed (EXPN answers
+    // like VRFY for the list's own address).
+    const path = parsePath(text.startsWith('<') ? text : `<${text}>`, 0, false);
+    if (!path.ok || !path.mailbox) return ok(reply(Codes.BadArguments, `Syntax: ${verb} address`));
+    const verdict = await this.ctx.recipients.check(path.mailbox.address, { clientAddress: this.peer.ip });
+    if (!verdict.ok) return ok({ code: verdict.code, enhanced: verdict.enhanced, text: verdict.text });
+    return ok(reply(Codes.RecipientOk, `<${verdict.address}>`));
+  }
+
+  starttls(arg: string): Action {
+    if (arg.trim()) return ok(reply(Codes.BadArguments, 'Syntax: STARTTLS'));
+    return { kind: 'starttls', reply: reply(Codes.ReadyForTls, 'Ready to start TLS') };
+  }
+
+  private logReject(stage: string, what: string, sender: string, rcpt: string | null): void {
+    const s = this.state;
+    const helo = s.kind === 'fresh' ? '' : s.helo.name;
+    const proto = s.kind === 'fresh' ? 'SMTP' : s.helo.esmtp ? 'ESMTP' : 'SMTP';
+    this.log.info(null, `NOQUEUE: reject: ${stage} from ${this.clientText()}: ${what}; from=<${sender}>${rcpt !== null ? ` to=<${rcpt}>` : ''} proto=${proto} helo=<${helo}>`);
+  }
+
+  /** "ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5", as Postfix logs at disconnect. */
+  summary(): string {
+    let total = 0;
+    const parts: string[] = [];
+    for (const [verb, n] of this.counts) {
+      parts.push(`${verb.toLowerCase()}=${n}`);
+      total += n;
+    }
+    parts.push(`commands=${total}`);
+    return parts.join(' ');
+  }
+}
