@@ -32,7 +32,7 @@ export function splitCommand(line: Buffer): Parsed<CommandLine> {
   const sp = text.indexOf(' ');
   const verb = (sp < 0 ? text : text.slice(0, sp)).toUpperCase();
   const arg = sp < 0 ? '' : text.slice(sp + 1);
-  if (!/^[A-Z]{1,16}$/.test(verb)) return { ok: false, reply: reply(Codes.SyntaxError, 'Error: command unrecognized') };
+  if (!/^[A-Z]{1,16}$/.test(verb)) return { ok: false, reply: reply(Codes.SyntaxError, 'Error: command not recognized') };
   return { ok: true, value: { verb, arg } };
 }
 

@@ -417,6 +417,7 @@ export class SmtpSession {
   }
 
   starttls(arg: string): Action {
+    if (this.tlsInfo) return ok(reply(Codes.BadSequence, 'Error: TLS already active'));
     if (arg.trim()) return ok(reply(Codes.BadArguments, 'Syntax: STARTTLS'));
     return { kind: 'starttls', reply: reply(Codes.ReadyForTls, 'Ready to start TLS') };
   }
