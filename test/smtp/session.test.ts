@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { RawSmtp, storedMessages, dialogue } from './client.js';
 
@@ -14,10 +17,39 @@ function swaks(args: string[]): Promise<{ code: number; out: string }> {
   });
 }
 
+/** Every message of a mailbox as Python's poplib reads it (STLS, USER/PASS, RETR), byte-exact. */
+function popRetrieveAll(port: number, user: string, password: string): Promise<Buffer[]> {
+  const script = `
+import poplib, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+p = poplib.POP3('127.0.0.1', int(sys.argv[1]), timeout=20)
+p.stls(ctx)
+p.user(sys.argv[2]); p.pass_(sys.argv[3])
+for i in range(1, p.stat()[0] + 1):
+    resp, lines, octets = p.retr(i)
+    sys.stdout.buffer.write(b'\\r\\n'.join(lines) + b'\\r\\n\\0')
+p.quit()
+`;
+  return new Promise((resolve, reject) => {
+    execFile('python3', ['-c', script, String(port), user, password], { encoding: 'buffer', timeout: 30000 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`poplib: ${stderr.toString()}`));
+      const parts: Buffer[] = [];
+      let start = 0;
+      for (let i = stdout.indexOf(0); i >= 0; i = stdout.indexOf(0, start)) {
+        parts.push(stdout.subarray(start, i));
+        start = i + 1;
+      }
+      resolve(parts);
+    });
+  });
+}
+
 let server: TestServer;
+let smtpsPort = 0;
 
 test.before(async () => {
-  server = await startServer();
+  server = await startServer({ toml: '[smtp]\nlisten_tls = ["127.0.0.1:0"]\n' });
+  smtpsPort = (JSON.parse(readFileSync(join(server.dir, 'listening.json'), 'utf8')) as Record<string, { port: number }[]>).smtps[0].port;
   await server.addUser('usr@example.test', 'secret-pw-1');
   // postmaster -> root -> the configured admins
   await server.addUser('admin@example.test', 'secret-pw-2');
@@ -47,6 +79,14 @@ test('swaks delivers to a local user; the stored message has Return-Path, Receiv
   assert.ok(text.includes('Hola, caf\u00e9 \u2615\r\nsecond line\r\n.leading dot\r\n'), 'body byte-exact in UTF-8, CRLF, dot-unstuffed');
   assert.ok(!/\r(?!\n)|(?<!\r)\n/.test(text), 'stored message is CRLF only');
   assert.match(server.readLog(), new RegExp(`${id}: from=<x@remote\\.test>, size=\\d+, nrcpt=1`), 'log line with the queue id');
+  // A real client reads the same bytes back from the mailbox (local delivery is asynchronous).
+  let popped: Buffer | undefined;
+  for (let i = 0; i < 100 && !popped; i++) {
+    popped = (await popRetrieveAll(server.ports.pop3, 'usr@example.test', 'secret-pw-1')).find((m) => m.includes(`id ${id}`));
+    if (!popped) await sleep(100);
+  }
+  assert.ok(popped, 'message delivered to the mailbox');
+  assert.ok(popped.equals(stored.text), 'POP3 RETR returns the stored message byte for byte');
 });
 
 test('unknown local user: 550 5.1.1 at RCPT; relay attempt: 550 5.7.1', { timeout: 60000 }, async () => {
@@ -182,4 +222,57 @@ test('SMTPUTF8 addresses and DSN parameters are accepted end to end', { timeout:
   assert.ok(stored);
   assert.ok(stored.text.toString('utf8').startsWith('Return-Path: <j\u00f6rg@b\u00fccher.test>\r\n'));
   assert.match(stored.text.toString(), /with UTF8SMTP id /);
+});
+
+test('implicit TLS listener (smtp listen_tls): greeting inside TLS, no STARTTLS offered, mail accepted as ESMTPS', { timeout: 60000 }, async () => {
+  const c = await RawSmtp.connectTls(smtpsPort);
+  try {
+    assert.equal((await c.reply()).lines[0], '220 mail.example.test ESMTP Correo');
+    const ehlo = await c.cmd('EHLO client.test');
+    assert.ok(!ehlo.lines.some((l) => l.includes('STARTTLS')));
+    assert.equal((await c.cmd('MAIL FROM:<tls@remote.test>')).code, 250);
+    assert.equal((await c.cmd('RCPT TO:<usr@example.test>')).code, 250);
+    assert.equal((await c.cmd('DATA')).code, 354);
+    const r = await c.cmd('Subject: implicit tls\r\n\r\nx\r\n.');
+    const id = /queued as ([A-Z0-9]+)/.exec(r.lines[0])![1];
+    assert.match(storedMessages(server.dir).find((m) => m.id === id)!.text.toString(), /with ESMTPS id /);
+  } finally {
+    c.destroy();
+  }
+});
+
+test('twenty sessions at once, each with three messages: every 250 has its message stored, once', { timeout: 60000 }, async () => {
+  const before = storedMessages(server.dir).length;
+  const ids = await Promise.all(
+    Array.from({ length: 20 }, async (_, n) => {
+      const c = await RawSmtp.connect(server.ports.smtp);
+      const got: string[] = [];
+      try {
+        await c.reply();
+        await c.cmd(`EHLO c${n}.test`);
+        for (let k = 0; k < 3; k++) {
+          c.send(`MAIL FROM:<s${n}@remote.test>\r\nRCPT TO:<usr@example.test>\r\nDATA\r\n`);
+          assert.equal((await c.reply()).code, 250);
+          assert.equal((await c.reply()).code, 250);
+          assert.equal((await c.reply()).code, 354);
+          const r = await c.cmd(`Subject: concurrent ${n}/${k}\r\n\r\n${'z'.repeat(n * 100)}\r\n.`);
+          got.push(/queued as ([A-Z0-9]+)/.exec(r.lines[0])![1]);
+        }
+        assert.equal((await c.cmd('QUIT')).code, 221);
+      } finally {
+        c.destroy();
+      }
+      return got;
+    }),
+  );
+  const all = ids.flat();
+  assert.equal(new Set(all).size, 60, 'distinct queue ids');
+  const stored = storedMessages(server.dir);
+  assert.equal(stored.length, before + 60);
+  for (let n = 0; n < 20; n++) {
+    for (let k = 0; k < 3; k++) {
+      const m = stored.find((s) => s.id === ids[n][k]);
+      assert.ok(m && m.text.includes(`Subject: concurrent ${n}/${k}\r\n\r\n${'z'.repeat(n * 100)}\r\n`), `${n}/${k}`);
+    }
+  }
 });
