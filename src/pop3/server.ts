@@ -66,6 +66,8 @@ class Connection implements Transport {
   /** Reads from the current socket into the framer. */
   private listen(): void {
     const s = this.socket;
+    // Replies go out in several writes (status line, message, terminator): no Nagle delay between them.
+    s.setNoDelay(true);
     s.setTimeout(this.ctx.config.pop3.idle_timeout * 1000);
     s.on('timeout', () => void this.session.timeout());
     s.on('data', (chunk: Buffer) => {
