@@ -82,6 +82,8 @@ export class Session {
   private state: State = { kind: 'authorization', user: null, sasl: null };
   private errors = 0;
   private closing = false;
+  /** The lock is released and the logout logged. */
+  private finished = false;
   private readonly stats = { retr: 0, top: 0, dele: 0, size: 0 };
   private lockedUserId: number | null = null;
 
@@ -110,8 +112,9 @@ export class Session {
     return this.t.write(`${first}\r\n${body}.\r\n`);
   }
 
-  private close(): void {
+  private close(reason = 'closed'): void {
     this.closing = true;
+    this.endSession(reason);
     this.t.close();
   }
 
@@ -127,12 +130,12 @@ export class Session {
     } catch (e) {
       if (this.closing || e instanceof ConnectionLost) {
         this.log.debug(this.id, `connection lost: ${(e as Error).message}`);
-        this.close();
+        this.close('disconnected');
         return;
       }
       this.log.error(this.id, `session error, closing: ${(e as Error).stack ?? e}`);
       await this.reply(Reply.internal).catch(() => {});
-      this.close();
+      this.close('error');
     }
   }
 
@@ -165,8 +168,9 @@ export class Session {
     this.errors++;
     if (this.errors >= MAX_ERRORS) {
       this.log.notice(this.id, `too many errors from ${this.t.clientAddress}, closing`);
+      this.endSession('errors');
       await this.reply(Reply.tooManyErrors);
-      this.close();
+      this.close('errors');
       return;
     }
     if (line) await this.reply(line);
@@ -177,6 +181,7 @@ export class Session {
     if (this.closing) return;
     this.log.info(this.id, `idle timeout, client=${this.t.clientAddress}`);
     this.closing = true;
+    this.endSession('timeout');
     await this.reply(Reply.idleTimeout).catch(() => {});
     this.t.close();
   }
@@ -185,17 +190,28 @@ export class Session {
   async shutdown(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.endSession('shutdown');
     await this.reply(Reply.shuttingDown).catch(() => {});
     this.t.close();
   }
 
-  /** The connection is gone, whatever the way: release the lock, log the end of a login. */
+  /** The connection is gone, whatever the way. */
   ended(): void {
     this.closing = true;
+    this.endSession('disconnected');
+  }
+
+  /**
+   * The session is over (the connection may still be flushing): release the lock at once so
+   * that the next login need not wait for the socket to close, and log the end of a login.
+   * RFC 1939 6: without QUIT there is no UPDATE state; the deletion marks are forgotten.
+   */
+  private endSession(reason: string): void {
+    if (this.finished) return;
+    this.finished = true;
     const st = this.state;
     if (st.kind === 'transaction') {
-      // RFC 1939 6: without QUIT there is no UPDATE state; the marks are forgotten.
-      this.logLogout(st.user.address, 'disconnected', 0, st.drop.stat().count + st.drop.deletedIds().length);
+      this.logLogout(st.user.address, reason, 0, st.drop.stat().count + st.drop.deletedIds().length);
     }
     this.releaseLock();
   }
@@ -479,7 +495,7 @@ export class Session {
     const hostname = this.ctx.config.hostname;
     if (st.kind !== 'transaction') {
       await this.reply(Reply.signOff(hostname));
-      this.close();
+      this.close('quit');
       return;
     }
     this.state = { kind: 'update', user: st.user };
@@ -497,6 +513,7 @@ export class Session {
     }
     this.releaseLock();
     this.logLogout(st.user.address, 'quit', expunged, left);
+    this.finished = true;
     this.closing = true;
     await this.reply(line).catch(() => {});
     this.t.close();

@@ -1,0 +1,183 @@
+/**
+ * Logging in: USER/PASS (RFC 1939 7) and AUTH PLAIN (RFC 5034), refused without TLS unless the
+ * admin allows it (S18 `A p`), -ERR [AUTH] on a wrong password (RFC 3206), throttled per client
+ * address, a bare local part accepted on a one-domain server.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, type TestServer } from '../helpers/server.js';
+import { python, RawClient } from './helpers.js';
+
+let server: TestServer;
+
+before(async () => {
+  server = await startServer();
+  await server.addUser('usr1@example.test', 'secret1');
+  await server.addUser('victim@example.test', 'right-password');
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+const plain = (authz: string, user: string, pass: string) => Buffer.from(`${authz}\0${user}\0${pass}`).toString('base64');
+
+/** A raw session on the plain port, upgraded with STLS. */
+async function stlsClient(localAddress?: string): Promise<RawClient> {
+  const c = await RawClient.connect(server.ports.pop3, { localAddress });
+  assert.equal(await c.line(), '+OK mail.example.test Correo POP3 server ready');
+  assert.equal(await c.cmd('STLS'), '+OK Begin TLS negotiation');
+  await c.upgrade();
+  return c;
+}
+
+test('before STLS: CAPA offers STLS but neither USER nor SASL, and plaintext logins are refused', { timeout: 60000 }, async () => {
+  const r = await python(server, `
+p = connect('plain')
+capa = p.capa()
+res = {}
+try:
+    p.user('usr1@example.test'); res['user'] = 'ok'
+except poplib.error_proto as e:
+    res['user'] = err(e)
+try:
+    p.pass_('secret1'); res['pass'] = 'ok'
+except poplib.error_proto as e:
+    res['pass'] = err(e)
+try:
+    res['auth'] = p._shortcmd('AUTH PLAIN ' + ${JSON.stringify(plain('', 'usr1@example.test', 'secret1'))}).decode()
+except poplib.error_proto as e:
+    res['auth'] = err(e)
+try:
+    p.stat(); res['stat'] = 'ok'
+except poplib.error_proto as e:
+    res['stat'] = err(e)
+p.stls(context=CTX)
+res['capaTls'] = p.capa()
+p.user('usr1@example.test')
+res['login'] = p.pass_('secret1').decode()
+p.quit()
+res['capa'] = capa
+out(res)
+`);
+  assert.ok('STLS' in r.capa, JSON.stringify(r.capa));
+  assert.ok(!('USER' in r.capa), 'USER not advertised without TLS');
+  assert.ok(!('SASL' in r.capa), 'no SASL mechanism without TLS');
+  for (const k of ['TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING']) assert.ok(k in r.capa, k);
+  assert.deepEqual(r.capa.IMPLEMENTATION, ['Correo']);
+  assert.equal(r.user, '-ERR [AUTH] Plaintext authentication disallowed without TLS');
+  assert.equal(r.pass, '-ERR [AUTH] Plaintext authentication disallowed without TLS');
+  assert.equal(r.auth, '-ERR [AUTH] Plaintext authentication disallowed without TLS');
+  assert.equal(r.stat, '-ERR Command not valid in this state');
+  assert.ok('USER' in r.capaTls && !('STLS' in r.capaTls), JSON.stringify(r.capaTls));
+  assert.deepEqual(r.capaTls.SASL, ['PLAIN', 'LOGIN']);
+  assert.match(r.login, /^\+OK Maildrop has 0 messages \(0 octets\)$/);
+});
+
+test('a wrong password gets -ERR [AUTH]; an unknown user gets the same answer', { timeout: 60000 }, async () => {
+  const r = await python(server, `
+res = []
+for user, pw in [('usr1@example.test', 'wrong'), ('nobody@example.test', 'secret1')]:
+    p = connect('tls')
+    p.user(user)
+    try:
+        p.pass_(pw); res.append('ok')
+    except poplib.error_proto as e:
+        res.append(err(e))
+    p.quit()
+out(res)
+`);
+  assert.deepEqual(r, ['-ERR [AUTH] Authentication failed', '-ERR [AUTH] Authentication failed']);
+  assert.match(server.readLog(), /auth failed: service=pop3, user=usr1@example\.test, client=127\.0\.0\.1/);
+});
+
+test('repeated failures from one address are throttled with [SYS/TEMP], even with the right password; other addresses are not', { timeout: 60000 }, async () => {
+  // From 127.0.0.9, so that the other tests (from 127.0.0.1) are not throttled. The default limit is 5.
+  const c = await stlsClient('127.0.0.9');
+  try {
+    for (let i = 0; i < 5; i++) {
+      assert.match(await c.cmd('USER victim@example.test'), /^\+OK/);
+      assert.equal(await c.cmd(`PASS guess${i}`), '-ERR [AUTH] Authentication failed');
+    }
+    assert.match(await c.cmd('USER victim@example.test'), /^\+OK/);
+    assert.equal(await c.cmd('PASS right-password'), '-ERR [SYS/TEMP] Too many failures; try later');
+    assert.equal(await c.cmd(`AUTH PLAIN ${plain('', 'victim@example.test', 'right-password')}`), '-ERR [SYS/TEMP] Too many failures; try later');
+  } finally {
+    c.destroy();
+  }
+  const other = await stlsClient('127.0.0.10');
+  try {
+    assert.match(await other.cmd('USER victim@example.test'), /^\+OK/);
+    assert.match(await other.cmd('PASS right-password'), /^\+OK Maildrop has/);
+    assert.match(await other.cmd('QUIT'), /^\+OK/);
+  } finally {
+    other.destroy();
+  }
+});
+
+test('AUTH PLAIN with an initial response, with a "+ " continuation, and cancelled with "*" (RFC 5034)', { timeout: 60000 }, async () => {
+  const c = await stlsClient();
+  try {
+    // Cancelled: "*" gets -ERR and the session is still in AUTHORIZATION.
+    assert.equal(await c.cmd('AUTH PLAIN'), '+ ');
+    assert.equal(await c.cmd('*'), '-ERR Authentication cancelled');
+    // Not base64.
+    assert.equal(await c.cmd('AUTH PLAIN'), '+ ');
+    assert.match(await c.cmd('not base64!'), /^-ERR Invalid authentication response/);
+    // Wrong password through SASL.
+    assert.equal(await c.cmd(`AUTH PLAIN ${plain('', 'usr1@example.test', 'nope')}`), '-ERR [AUTH] Authentication failed');
+    // Unknown mechanism.
+    assert.equal(await c.cmd('AUTH CRAM-MD5'), '-ERR Unrecognized authentication type');
+    // Continuation, with the bare local part (one local domain): logged in.
+    assert.equal(await c.cmd('AUTH PLAIN'), '+ ');
+    assert.match(await c.cmd(plain('', 'usr1', 'secret1')), /^\+OK Maildrop has \d+ messages/);
+    assert.match(await c.cmd('STAT'), /^\+OK \d+ \d+$/);
+    assert.match(await c.cmd('QUIT'), /^\+OK/);
+  } finally {
+    c.destroy();
+  }
+  const d = await RawClient.connect(server.ports.pop3s, { tls: true });
+  try {
+    await d.line();
+    assert.match(await d.cmd(`AUTH PLAIN ${plain('usr1@example.test', 'usr1@example.test', 'secret1')}`), /^\+OK Maildrop has/);
+    assert.match(await d.cmd('QUIT'), /^\+OK/);
+  } finally {
+    d.destroy();
+  }
+  assert.match(server.readLog(), /login: user=usr1@example\.test, client=127\.0\.0\.1, method=PLAIN, tls=yes/);
+});
+
+test('a bare local part works with USER/PASS too', { timeout: 60000 }, async () => {
+  const r = await python(server, `
+p = login('tls', 'usr1', 'secret1')
+n = p.stat()[0]
+p.quit()
+out({'n': n})
+`);
+  assert.equal(typeof r.n, 'number');
+});
+
+test('with plaintext_without_tls = true, USER/PASS and AUTH PLAIN work without TLS and CAPA says so', { timeout: 60000 }, async () => {
+  const open = await startServer({ toml: '[auth]\nplaintext_without_tls = true\n' });
+  try {
+    await open.addUser('usr1@example.test', 'secret1');
+    const r = await python(open, `
+p = connect('plain')
+capa = p.capa()
+p.user('usr1@example.test')
+login = p.pass_('secret1').decode()
+p.quit()
+q = connect('plain')
+auth = q._shortcmd('AUTH PLAIN ' + ${JSON.stringify(plain('', 'usr1@example.test', 'secret1'))}).decode()
+q.quit()
+out({'capa': capa, 'login': login, 'auth': auth})
+`);
+    assert.ok('USER' in r.capa && 'STLS' in r.capa, JSON.stringify(r.capa));
+    assert.deepEqual(r.capa.SASL, ['PLAIN', 'LOGIN']);
+    assert.match(r.login, /^\+OK Maildrop has 0 messages/);
+    assert.match(r.auth, /^\+OK Maildrop has 0 messages/);
+    assert.match(open.readLog(), /login: user=usr1@example\.test, client=127\.0\.0\.1, method=USER, tls=no/);
+  } finally {
+    await open.stop();
+  }
+});
