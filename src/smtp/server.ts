@@ -7,6 +7,7 @@ import { Codes, formatReply, reply, type Reply } from './codes.js';
 import { DataDecoder } from './data.js';
 import { LineFramer } from './lines.js';
 import { SmtpSession, type Action, type Incoming, type TlsInfo } from './session.js';
+import { ClientNames } from './rdns.js';
 
 /**
  * The SMTP listener (port 25, and implicit TLS when asked): sockets, buffering, PIPELINING,
@@ -19,25 +20,29 @@ import { SmtpSession, type Action, type Incoming, type TlsInfo } from './session
 /** Stop reading from a client whose input we have not processed yet beyond this. */
 const INBOX_HIGH_WATER = 1024 * 1024;
 
-/** Connections per Context, all SMTP listeners together (config smtp.max_connections). */
-const connectionCounts = new WeakMap<Context, { n: number }>();
+/** What all SMTP listeners of one Context share: the connection count (config smtp.max_connections), client names. */
+interface Shared {
+  connections: number;
+  names: ClientNames;
+}
+const sharedByContext = new WeakMap<Context, Shared>();
 
 export async function startSmtp(ctx: Context, listen: ListenAddress, implicitTls: boolean): Promise<net.Server> {
   const log = ctx.log.child('smtp');
-  let count = connectionCounts.get(ctx);
-  if (!count) connectionCounts.set(ctx, (count = { n: 0 }));
-  const counter = count;
+  let found = sharedByContext.get(ctx);
+  if (!found) sharedByContext.set(ctx, (found = { connections: 0, names: new ClientNames(ctx.dns) }));
+  const shared = found;
   const server = net.createServer({ noDelay: true }, (socket) => {
-    counter.n++;
-    socket.once('close', () => counter.n--);
+    shared.connections++;
+    socket.once('close', () => shared.connections--);
     try {
-      if (counter.n > ctx.config.smtp.max_connections) {
-        log.warn(null, `too many connections (${counter.n - 1}); refusing ${socket.remoteAddress}`);
+      if (shared.connections > ctx.config.smtp.max_connections) {
+        log.warn(null, `too many connections (${shared.connections - 1}); refusing ${socket.remoteAddress}`);
         socket.end(formatReply(reply(Codes.ClosingBusy, `${ctx.config.hostname} Error: too many connections; try again later`)));
         socket.on('error', () => undefined);
         return;
       }
-      new Connection(ctx, log, socket, implicitTls).start();
+      new Connection(ctx, log, socket, implicitTls, shared.names).start();
     } catch (e) {
       log.error(null, `smtp: cannot set up connection: ${(e as Error).stack ?? e}`);
       socket.destroy();
@@ -78,6 +83,7 @@ class Connection {
     private readonly log: Logger,
     private readonly raw: net.Socket,
     private readonly implicitTls: boolean,
+    private readonly names: ClientNames,
   ) {
     this.socket = raw;
     this.framer = new LineFramer(ctx.config.smtp.max_line_length);
@@ -86,7 +92,7 @@ class Connection {
   start(): void {
     const raw = this.raw;
     const ip = normalizeIp(raw.remoteAddress ?? '');
-    const peer = { ip, port: raw.remotePort ?? 0, name: this.ctx.dns.verifiedName(ip).catch(() => null) };
+    const peer = { ip, port: raw.remotePort ?? 0, name: this.names.lookup(ip) };
     this.log.debug(null, `connect from [${ip}]:${peer.port}${this.implicitTls ? ' (TLS)' : ''}`);
     raw.on('error', (e) => this.gone(e));
     raw.on('close', () => this.gone(null));

@@ -49,9 +49,9 @@ export class RawSmtp {
     for (const f of w) f();
   }
 
-  static connect(port: number, host = '127.0.0.1'): Promise<RawSmtp> {
+  static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<RawSmtp> {
     return new Promise((resolve, reject) => {
-      const s = net.connect(port, host, () => resolve(new RawSmtp(s)));
+      const s = net.connect({ port, host, localAddress }, () => resolve(new RawSmtp(s)));
       s.once('error', reject);
     });
   }
