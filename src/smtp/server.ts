@@ -108,11 +108,17 @@ class Connection {
   }
 
   private armTimeout(s: net.Socket): void {
-    const seconds = this.ctx.config.smtp.idle_timeout;
-    if (!seconds) return;
-    s.setTimeout(seconds * 1000, () => {
-      // We may be the slow side (a long fsync); only a silent client is timed out.
-      if (this.busy || this.mode.kind === 'closed') return;
+    const ms = this.ctx.config.smtp.idle_timeout * 1000;
+    if (!ms) return;
+    s.setTimeout(ms);
+    s.on('timeout', () => {
+      if (this.mode.kind === 'closed') return;
+      // We may be the slow side (a long fsync): only a silent client is timed out. Node's
+      // timer does not restart by itself without socket activity, hence the re-arm.
+      if (this.busy) {
+        s.setTimeout(ms);
+        return;
+      }
       if (this.mode.kind === 'upgrading') {
         this.socket.destroy();
         return;
