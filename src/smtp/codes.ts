@@ -50,7 +50,7 @@ export const Codes = {
   ClosingBusy: c(421, '4.3.2'),
   /** RFC 3463 X.3.0: other or undefined mail system status (local error in processing). */
   LocalError: c(451, '4.3.0'),
-  /** RFC 5321 4.5.3.1.10 + RFC 3463 X.3.1: mail system full. */
+  /** RFC 5321 4.2.2 "452 insufficient system storage" + RFC 3463 X.3.1: mail system full. */
   StorageFull: c(452, '4.3.1'),
   /** RFC 5321 4.5.3.1.10 + RFC 3463 X.5.3: too many recipients. */
   TooManyRecipients: c(452, '4.5.3'),
