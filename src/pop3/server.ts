@@ -69,12 +69,12 @@ class Connection implements Transport {
     // Replies go out in several writes (status line, message, terminator): no Nagle delay between them.
     s.setNoDelay(true);
     s.setTimeout(this.ctx.config.pop3.idle_timeout * 1000);
-    s.on('timeout', () => void this.session.timeout());
+    s.on('timeout', () => this.session.timeout().catch((e) => this.fail(e)));
     s.on('data', (chunk: Buffer) => {
       if (this.upgrading || this.done) return;
       this.reader.push(chunk);
       if (this.reader.buffered > MAX_PENDING_INPUT) s.pause();
-      void this.pump();
+      this.pump().catch((e) => this.fail(e));
     });
   }
 
@@ -177,11 +177,21 @@ class Connection implements Transport {
     void this.session.shutdown();
   }
 
+  /** A bug outside any one command: this connection ends, the server goes on. */
+  private fail(e: unknown): void {
+    this.log.error(this.id, `connection error, closing: ${(e as Error)?.stack ?? e}`);
+    this.socket.destroy();
+  }
+
   private finish(): void {
     if (this.done) return;
     this.done = true;
     this.socket.destroy();
-    this.session.ended();
+    try {
+      this.session.ended();
+    } catch (e) {
+      this.log.error(this.id, `error ending session: ${(e as Error).stack ?? e}`);
+    }
     this.log.debug(this.id, `disconnect from ${this.clientAddress}`);
     this.onEnd(this);
   }
