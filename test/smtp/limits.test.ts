@@ -28,3 +28,25 @@ test('max_connections: the connection past the limit gets 421 4.3.2 and is close
     await server.stop();
   }
 });
+
+test('with novrfy/noexpn turned off, VRFY and EXPN answer from the recipient checks', { timeout: 60000 }, async () => {
+  const server = await startServer({ toml: '[smtp]\nnovrfy = false\nnoexpn = false\n' });
+  try {
+    await server.addUser('usr@example.test', 'pw-vrfy');
+    const c = await RawSmtp.connect(server.ports.smtp);
+    try {
+      await c.reply();
+      assert.equal((await c.cmd('EHLO x.test')).code, 250);
+      assert.equal((await c.cmd('VRFY usr@example.test')).lines[0], '250 2.1.5 <usr@example.test>');
+      assert.equal((await c.cmd('VRFY <usr@example.test>')).lines[0], '250 2.1.5 <usr@example.test>');
+      assert.match((await c.cmd('VRFY nobody@example.test')).lines[0], /^550 5\.1\.1 /);
+      assert.match((await c.cmd('VRFY someone@remote.test')).lines[0], /^550 5\.7\.1 /);
+      assert.equal((await c.cmd('VRFY')).lines[0], '501 5.5.4 Syntax: VRFY address');
+      assert.equal((await c.cmd('EXPN usr@example.test')).lines[0], '250 2.1.5 <usr@example.test>');
+    } finally {
+      c.destroy();
+    }
+  } finally {
+    await server.stop();
+  }
+});

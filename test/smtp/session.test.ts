@@ -239,6 +239,17 @@ test('implicit TLS listener (smtp listen_tls): greeting inside TLS, no STARTTLS 
   } finally {
     c.destroy();
   }
+  // Plaintext SMTP and noise on the TLS port: the handshake fails, that connection closes, nothing else.
+  const p = await RawSmtp.connect(smtpsPort);
+  try {
+    p.send('EHLO plain.test\r\n');
+    p.send(Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 131) & 0xff)));
+    await p.waitClosed();
+    assert.ok(!/^2\d\d/m.test(p.unread), 'no SMTP reply in plaintext');
+  } finally {
+    p.destroy();
+  }
+  await dialogue(server.ports.smtp, [['EHLO still.test', 250], ['QUIT', 221]]);
 });
 
 test('twenty sessions at once, each with three messages: every 250 has its message stored, once', { timeout: 60000 }, async () => {
