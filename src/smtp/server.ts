@@ -245,7 +245,7 @@ class Connection {
     if (this.mode.kind === 'closed') return;
     for (const r of replies) this.queue(r);
     this.flush();
-    this.abortData('connection closed by us');
+    this.abortData();
     this.mode = { kind: 'closed' };
     this.inbox = [];
     this.socket.end();
@@ -262,7 +262,7 @@ class Connection {
     if (this.mode.kind === 'data') {
       this.log.info(this.mode.incoming.writer.id, `lost connection after DATA (${this.mode.incoming.size} octets) from ${this.session.clientText()}; message discarded`);
     }
-    this.abortData('client gone');
+    this.abortData();
     this.mode = { kind: 'closed' };
     this.inbox = [];
     this.socket.destroy();
@@ -276,7 +276,7 @@ class Connection {
   }
 
   /** Whatever the state, a message not yet committed leaves nothing behind. */
-  private abortData(_why: string): void {
+  private abortData(): void {
     if (this.mode.kind === 'data') void this.mode.incoming.abort();
   }
 

@@ -126,7 +126,7 @@ const COMMANDS: Record<string, CommandSpec> = {
   RCPT: { states: ['mail', 'rcpt'], run: (s, arg) => s.rcpt(arg) },
   DATA: { states: ['rcpt'], run: (s, arg) => s.data(arg) },
   // RFC 5321 4.1.1.5
-  RSET: { states: ANY, run: (s, arg) => s.rset(arg) },
+  RSET: { states: ANY, run: (s) => s.rset() },
   // RFC 5321 4.1.1.9: the argument, if any, is ignored.
   NOOP: { states: ANY, run: () => ok(reply(Codes.Ok, 'Ok')) },
   QUIT: { states: ANY, run: () => ({ kind: 'close', replies: [reply(Codes.Bye, 'Bye')] }) },
@@ -275,7 +275,7 @@ export class SmtpSession {
     return s.helo;
   }
 
-  rset(_arg: string): Action {
+  rset(): Action {
     if (this.state.kind !== 'fresh') this.state = { kind: 'ready', helo: this.helo() };
     return ok(reply(Codes.Ok, 'Ok'));
   }
