@@ -12,12 +12,15 @@ import { GroupCommit } from './store/group-commit.js';
 import { PasswordAuthenticator } from './auth/authenticator.js';
 import { Spool } from './queue/spool.js';
 import { QueueManager } from './queue/manager.js';
+import { OutboundScheduler } from './outbound/scheduler.js';
+import { selfCheck } from './outbound/self.js';
 import { AddressResolver } from './delivery/resolve.js';
 import { LocalRecipients } from './delivery/local-recipients.js';
 import { Resolver } from './dns/resolver.js';
 import { ensureCertificate, TlsContexts } from './tls/certs.js';
 import { startSmtp } from './smtp/server.js';
 import { startPop3 } from './pop3/server.js';
+import { startImap } from './imap/server.js';
 
 type StartFn = (ctx: Context, listen: ListenAddress, implicitTls: boolean) => Promise<Server>;
 
@@ -25,7 +28,7 @@ type StartFn = (ctx: Context, listen: ListenAddress, implicitTls: boolean) => Pr
 const SERVICES: { name: string; section: 'smtp' | 'submission' | 'imap' | 'pop3'; plain: string; tls: string; start: StartFn | null }[] = [
   { name: 'smtp', section: 'smtp', plain: 'smtp', tls: 'smtps', start: startSmtp },
   { name: 'submission', section: 'submission', plain: 'submission', tls: 'submissions', start: null },
-  { name: 'imap', section: 'imap', plain: 'imap', tls: 'imaps', start: null },
+  { name: 'imap', section: 'imap', plain: 'imap', tls: 'imaps', start: startImap },
   { name: 'pop3', section: 'pop3', plain: 'pop3', tls: 'pop3s', start: startPop3 },
 ];
 
@@ -33,6 +36,8 @@ export interface RunningServer {
   ctx: Context;
   /** Bound addresses by port name ("smtp", "pop3s", ...). */
   listening: Record<string, { host: string; port: number }[]>;
+  /** Makes every queued remote recipient due now (`correo queue flush`, SIGUSR2). */
+  flush(): void;
   close(): Promise<void>;
 }
 
@@ -108,15 +113,28 @@ export async function startServer(config: Config): Promise<RunningServer> {
     db.close();
     throw e;
   }
+  const outbound = new OutboundScheduler({
+    db, blobs, dns: ctx.dns, config, log: log.child('smtp-out'), bouncer: manager.bouncer,
+    finish: (ids) => manager!.finish(ids),
+    kickLocal: () => manager?.kick(),
+    isSelf: selfCheck(config.hostname, listening.smtp ?? []),
+  });
+  manager.remote = outbound;
   const runFile = join(config.data_dir, 'listening.json');
   writeFileSync(runFile, JSON.stringify({ pid: process.pid, ...listening }, null, 2));
   manager.kick(); // whatever a previous run left in the queue
+  outbound.start();
 
   return {
     ctx,
     listening,
+    flush: () => {
+      manager?.kick();
+      outbound.flush();
+    },
     async close() {
       manager?.stop();
+      await outbound.stop();
       await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
       rmSync(runFile, { force: true });
       db.close();

@@ -48,6 +48,35 @@ level = 9                             # 0..99, higher = more detail (S12)
 
 [maps]
 #aliases = "/etc/correo/aliases"      # /etc/aliases format (S16); re-read on change
+#mailertable = "/etc/correo/mailertable"  # per-domain routes (S20), re-read on change; lines like
+#   remote.example   smtp:[relay.example]:2525   # that host (no MX lookup), that port
+#   .remote.example  smtp:mx.example             # every subdomain; MX lookup of mx.example
+#   intra.example    local:someone               # into a local user's mailbox
+#   old.example      error:5.1.2:domain retired  # refuse (4.x.x codes defer instead)
+
+[outbound]                            # mail to other servers (S4, S14, S15); times in seconds
+#smart_host = "[relay.provider.example]:587"  # S14: everything through one relay; "[h]" = no MX lookup
+#smart_host_auth = "/etc/correo/smarthost.auth"  # first line "user:password" (AUTH PLAIN/LOGIN)
+smart_host_tls = "opportunistic"      # none | opportunistic | required (required verifies the certificate)
+smart_host_tls_verify = true          # with "required": false accepts any certificate
+starttls = true                       # opportunistic STARTTLS to MX hosts (unverified, RFC 7435)
+connect_timeout = 60                  # confTO_CONNECT (S15)
+command_timeout = 300                 # greeting and each command (RFC 5321 4.5.3.2)
+data_timeout = 600                    # reply after the final "."
+retry_initial = 300                   # first retry after a 4xx; doubles each time ...
+retry_max = 14400                     # ... up to this
+delay_warning = 14400                 # tell the sender once (DSN "delayed") after this long
+give_up = 432000                      # bounce after 5 days
+max_per_destination = 10              # connections at once to one domain / relay
+max_total = 100                       # outbound connections at once
+port = 25                             # port of remote MX hosts
+try_null_mx_list = true               # confTRY_NULL_MX_LIST: when we are a domain's best MX, use its A/AAAA
+
+# DKIM signing (RFC 6376) of mail whose From: is in a listed domain. Make a key with
+# "correo dkim keygen DOMAIN [--selector S] [--algorithm rsa|ed25519]" and publish the TXT it prints.
+#[dkim."${domain}"]
+#selector = "correo"
+#key = "/etc/correo/dkim/${domain}.correo.key"   # default: data_dir/dkim/DOMAIN.SELECTOR.key
 
 [dns]
 #servers = ["127.0.0.1:53"]           # absent: the system's resolver

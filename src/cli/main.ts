@@ -14,6 +14,9 @@ import { Logger } from '../log/logger.js';
 import { parseArgs, UsageError } from './args.js';
 import { askNewPassword, readStdinLine } from './prompt.js';
 import { writeStarterConfig } from './init.js';
+import { queueCommand } from './queue.js';
+import { statsCommand } from './stats.js';
+import { dkimCommand } from './dkim.js';
 
 const USAGE = `usage: correo COMMAND [--config FILE] ...
 
@@ -26,6 +29,13 @@ const USAGE = `usage: correo COMMAND [--config FILE] ...
   user passwd ADDRESS [--password-stdin]
   user test ADDRESS [--service S]     check a password read from stdin, like testsaslauthd
   aliases                             check the aliases file and report (newaliases)
+  queue [list]                        the mail queue, like mailq
+  queue show|delete|hold|release ID   one message: details / remove (no bounce) / stop / resume
+  queue flush                         retry every waiting recipient now
+  stats                               messages and bytes received and delivered (mailstats)
+  dkim keygen DOMAIN [--selector S] [--algorithm rsa|ed25519]
+                                      make a DKIM key; prints the DNS record to publish
+  dkim record DOMAIN [--selector S]   print the DNS record of an existing key
 
 --config FILE defaults to ./correo.toml, then /etc/correo/correo.toml.`;
 
@@ -133,6 +143,8 @@ async function serve(cfgFile: string | undefined, opts: Record<string, string | 
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // `correo queue flush` / `release`: run the queue now.
+  process.on('SIGUSR2', () => server.flush());
   // One broken session must not take the server down; the failure is logged with its stack.
   process.on('uncaughtException', (e) => server.ctx.log.error(null, `uncaught: ${e.stack ?? e}`));
   process.on('unhandledRejection', (e) => server.ctx.log.error(null, `unhandled rejection: ${(e as Error)?.stack ?? e}`));
@@ -143,7 +155,7 @@ async function serve(cfgFile: string | undefined, opts: Record<string, string | 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
-    const { positional, options } = parseArgs(rest, ['config', 'hostname', 'domain', 'service'], ['password-stdin', 'init', 'help']);
+    const { positional, options } = parseArgs(rest, ['config', 'hostname', 'domain', 'service', 'selector', 'algorithm'], ['password-stdin', 'init', 'help']);
     const cfgFile = options.config as string | undefined;
     switch (command) {
       case 'serve':
@@ -155,6 +167,12 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'user':
         return await userCommand(loadConfig(findConfigFile(cfgFile)), positional, options);
+      case 'queue':
+        return await queueCommand(loadConfig(findConfigFile(cfgFile)), positional);
+      case 'stats':
+        return statsCommand(loadConfig(findConfigFile(cfgFile)));
+      case 'dkim':
+        return dkimCommand(loadConfig(findConfigFile(cfgFile)), positional, options);
       case 'aliases':
       case 'newaliases':
         return aliasesCommand(loadConfig(findConfigFile(cfgFile)));

@@ -30,7 +30,7 @@ function lineOf(text: string, path: string[]): number {
     const l = lines[i].trim();
     const t = /^\[([^\]]+)\]/.exec(l);
     if (t) {
-      table = t[1].trim();
+      table = t[1].trim().replace(/"/g, '').replace(/\s*\.\s*/g, '.');
       if (table === path.join('.')) tableLine = i + 1;
       continue;
     }
@@ -54,7 +54,14 @@ const KNOWN: Record<string, Record<string, string> | string> = {
   pop3: { listen: 'listen', listen_tls: 'listen', idle_timeout: 'int', auth_fail_limit: 'int', auth_fail_window: 'int' },
   tls: { cert: 'string', key: 'string' },
   log: { level: 'int', file: 'string' },
-  maps: { aliases: 'string' },
+  maps: { aliases: 'string', mailertable: 'string' },
+  outbound: {
+    smart_host: 'string', smart_host_auth: 'string', smart_host_tls: 'string', smart_host_tls_verify: 'bool',
+    starttls: 'bool', connect_timeout: 'int', command_timeout: 'int', data_timeout: 'int',
+    retry_initial: 'int', retry_max: 'int', delay_warning: 'int', give_up: 'int',
+    max_per_destination: 'int', max_total: 'int', port: 'int', try_null_mx_list: 'bool',
+  },
+  dkim: 'dkim',
   dns: { servers: 'string[]', timeout: 'int' },
   auth: { plaintext_without_tls: 'bool' },
   storage: { min_free_bytes: 'int' },
@@ -84,7 +91,14 @@ function defaults(dataDir: string): Omit<Config, 'file' | 'hostname'> {
     pop3: { listen: l('127.0.0.1:110'), listen_tls: l('127.0.0.1:995'), idle_timeout: 600, auth_fail_limit: 5, auth_fail_window: 300 },
     tls: { cert: '', key: '', self_signed: true },
     log: { level: 9, file: null },
-    maps: { aliases: null },
+    maps: { aliases: null, mailertable: null },
+    outbound: {
+      smart_host: null, smart_host_auth: null, smart_host_tls: 'opportunistic', smart_host_tls_verify: true,
+      starttls: true, connect_timeout: 60, command_timeout: 300, data_timeout: 600,
+      retry_initial: 300, retry_max: 14400, delay_warning: 14400, give_up: 432000,
+      max_per_destination: 10, max_total: 100, port: 25, try_null_mx_list: true,
+    },
+    dkim: {},
     dns: { servers: [], timeout: 5000 },
     auth: { plaintext_without_tls: false },
     storage: { min_free_bytes: 64 * 1024 * 1024 },
@@ -144,6 +158,17 @@ export function loadConfig(file: string): Config {
   if (cfg.log.level < 0 || cfg.log.level > 99) fail(['log', 'level'], `log level ${cfg.log.level} is outside 0..99`);
   if (cfg.log.file) cfg.log.file = abs(cfg.log.file);
   if (cfg.maps.aliases) cfg.maps.aliases = abs(cfg.maps.aliases);
+  if (cfg.maps.mailertable) cfg.maps.mailertable = abs(cfg.maps.mailertable);
+  const ob = cfg.outbound;
+  if (!['none', 'opportunistic', 'required'].includes(ob.smart_host_tls)) fail(['outbound', 'smart_host_tls'], `smart_host_tls must be "none", "opportunistic" or "required", not "${ob.smart_host_tls}"`);
+  if (ob.smart_host !== null && !/^(\[[^\]\s]+\]|[^\s:\[\]]+)(:\d{1,5})?$/.test(ob.smart_host)) fail(['outbound', 'smart_host'], `smart_host "${ob.smart_host}" is not "[host]:port", "[host]", "host" or "host:port"`);
+  if (ob.smart_host_auth) ob.smart_host_auth = abs(ob.smart_host_auth);
+  if (ob.port < 1 || ob.port > 65535) fail(['outbound', 'port'], `port ${ob.port} is out of range`);
+  for (const k of ['connect_timeout', 'command_timeout', 'data_timeout', 'retry_initial', 'max_per_destination', 'max_total'] as const) {
+    if (ob[k] < 1) fail(['outbound', k], `${k} must be at least 1`);
+  }
+  if (ob.retry_max < ob.retry_initial) fail(['outbound', 'retry_max'], 'retry_max is smaller than retry_initial');
+  for (const [d, k] of Object.entries(cfg.dkim)) k.key = k.key ? abs(k.key) : join(cfg.data_dir, 'dkim', `${d}.${k.selector}.key`);
   for (const s of cfg.dns.servers) {
     if (!/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\])(:\d{1,5})?$|^[0-9a-fA-F:]+$/.test(s)) {
       fail(['dns', 'servers'], `DNS server "${s}" must be an IP address, optionally with :PORT`);
@@ -181,6 +206,21 @@ function checkValue(
     case 'bool':
       if (typeof v !== 'boolean') fail(keyPath, `${name} must be true or false`);
       return v;
+    case 'dkim': {
+      // [dkim."example.test"] selector = "s1", key = "file" (optional)
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(keyPath, '[dkim] must hold one table per domain, e.g. [dkim."example.test"] selector = "s1"');
+      const out: Record<string, { selector: string; key: string }> = {};
+      for (const [domain, t] of Object.entries(v as Record<string, unknown>)) {
+        const at = [...keyPath, domain];
+        if (typeof t !== 'object' || t === null || Array.isArray(t)) fail(at, `[dkim."${domain}"] must be a table with selector (and key)`);
+        const { selector, key, ...rest } = t as Record<string, unknown>;
+        for (const extra of Object.keys(rest)) fail([...at, extra], `unknown setting "${extra}" in [dkim."${domain}"]`);
+        if (typeof selector !== 'string' || !/^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/i.test(selector)) fail([...at, 'selector'], `[dkim."${domain}"] needs selector = "NAME" (letters, digits, . - _)`);
+        if (key !== undefined && typeof key !== 'string') fail([...at, 'key'], 'key must be a file name');
+        out[domain.toLowerCase()] = { selector: selector as string, key: (key as string | undefined) ?? '' };
+      }
+      return out;
+    }
     case 'listen': {
       if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) fail(keyPath, `${name} must be a list like ["127.0.0.1:25"]`);
       return (v as string[]).map((x) => {

@@ -63,6 +63,47 @@ export interface LogConfig {
 
 export interface MapsConfig {
   aliases: string | null;
+  /** S20 sendmail's mailertable: per-domain routes for outbound mail. */
+  mailertable: string | null;
+}
+
+/** S4, S14, S15: delivery of mail to other servers. Times are seconds. */
+export interface OutboundConfig {
+  /** S14 SMART_HOST: "[host]:port", "[host]" (no MX lookup), "host" or "host:port" (MX lookup of host). */
+  smart_host: string | null;
+  /** File whose first line is "user:password" for AUTH to the smart host. */
+  smart_host_auth: string | null;
+  /** STARTTLS to the smart host: "none", "opportunistic" (unverified), "required" (verified). */
+  smart_host_tls: 'none' | 'opportunistic' | 'required';
+  /** With smart_host_tls = "required": check the certificate against the system CAs and the host name. */
+  smart_host_tls_verify: boolean;
+  /** Opportunistic STARTTLS to MX hosts (certificates not verified, RFC 7435). */
+  starttls: boolean;
+  /** S15 confTO_CONNECT. */
+  connect_timeout: number;
+  /** Wait for a reply to the greeting and each command (RFC 5321 4.5.3.2: 5 minutes). */
+  command_timeout: number;
+  /** Wait for the reply after the final "." (RFC 5321 4.5.3.2.6: 10 minutes). */
+  data_timeout: number;
+  retry_initial: number;
+  retry_max: number;
+  /** A "delayed" DSN once a message has waited this long. */
+  delay_warning: number;
+  /** Bounce what is still undelivered after this long. */
+  give_up: number;
+  max_per_destination: number;
+  max_total: number;
+  /** Port remote MX hosts are contacted on (25; tests use another). */
+  port: number;
+  /** confTRY_NULL_MX_LIST: when we are the best MX of a domain, connect to its address records. */
+  try_null_mx_list: boolean;
+}
+
+/** RFC 6376 signing key of one domain. */
+export interface DkimDomainConfig {
+  selector: string;
+  /** PEM private key (RSA or Ed25519); default data_dir/dkim/DOMAIN.SELECTOR.key. */
+  key: string;
 }
 
 export interface DnsConfig {
@@ -99,4 +140,7 @@ export interface Config {
   dns: DnsConfig;
   auth: AuthConfig;
   storage: StorageConfig;
+  outbound: OutboundConfig;
+  /** Signing domain -> selector and key. */
+  dkim: Record<string, DkimDomainConfig>;
 }

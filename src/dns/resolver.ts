@@ -39,6 +39,16 @@ export class Resolver {
     return [...a, ...aaaa];
   }
 
+  /** A records; throws the resolver's error (ENODATA, ENOTFOUND, ETIMEOUT...) so callers can tell. */
+  a(name: string): Promise<string[]> {
+    return this.r.resolve4(name);
+  }
+
+  /** AAAA records; throws like a(). */
+  aaaa(name: string): Promise<string[]> {
+    return this.r.resolve6(name);
+  }
+
   /** MX records; throws the resolver's error (ENODATA, ENOTFOUND, ...) so callers can tell. */
   mx(name: string): Promise<{ exchange: string; priority: number }[]> {
     return this.r.resolveMx(name);

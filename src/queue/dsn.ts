@@ -12,6 +12,10 @@ export interface DsnRecipient {
   /** Diagnostic-Code, e.g. "smtp; 550 5.1.1 User unknown". */
   diagnostic?: string;
   remoteMta?: string;
+  /** RFC 3464 2.3.7 Last-Attempt-Date. */
+  lastAttempt?: Date;
+  /** RFC 3464 2.3.8 Will-Retry-Until (delayed DSNs). */
+  willRetryUntil?: Date;
 }
 
 export interface DsnInput {
@@ -39,10 +43,17 @@ function rfc5322Date(d: Date): string {
 export function buildDsn(input: DsnInput): Buffer {
   const boundary = `${input.queueId}.${randomBytes(6).toString('hex')}/${input.reportingMta}`;
   const failed = input.recipients.some((r) => r.action === 'failed');
-  const subject = failed ? 'Undelivered Mail Returned to Sender' : 'Delivery Status Notification';
+  const delayed = !failed && input.recipients.some((r) => r.action === 'delayed');
+  const subject = failed ? 'Undelivered Mail Returned to Sender' : delayed ? 'Delayed Mail (still being retried)' : 'Successful Mail Delivery Report';
   const human = input.recipients
     .map((r) => `<${r.address}>: ${r.action}${r.diagnostic ? `\r\n    ${r.diagnostic}` : ''}`)
     .join('\r\n\r\n');
+  const until = input.recipients.find((r) => r.willRetryUntil)?.willRetryUntil;
+  const intro = failed
+    ? "I'm sorry to have to inform you that your message could not be delivered to one or more recipients. It's attached below."
+    : delayed
+      ? `Your message could not be delivered yet to one or more recipients. It will be retried${until ? ` until ${rfc5322Date(until)}` : ''}; you do not need to send it again.`
+      : 'Your message was delivered to, or passed on to a system that does not report delivery for, the recipients below.';
   const perMessage = [
     `Reporting-MTA: dns; ${input.reportingMta}`,
     `X-Correo-Queue-ID: ${input.queueId}`,
@@ -58,6 +69,8 @@ export function buildDsn(input: DsnInput): Buffer {
         `Status: ${r.status}`,
         ...(r.remoteMta ? [`Remote-MTA: dns; ${r.remoteMta}`] : []),
         ...(r.diagnostic ? [`Diagnostic-Code: ${r.diagnostic}`] : []),
+        ...(r.lastAttempt ? [`Last-Attempt-Date: ${rfc5322Date(r.lastAttempt)}`] : []),
+        ...(r.willRetryUntil ? [`Will-Retry-Until: ${rfc5322Date(r.willRetryUntil)}`] : []),
       ].join('\r\n'),
     )
     .join('\r\n\r\n');
@@ -84,9 +97,7 @@ export function buildDsn(input: DsnInput): Buffer {
     '',
     `This is the mail system at host ${input.reportingMta}.`,
     '',
-    failed
-      ? "I'm sorry to have to inform you that your message could not be delivered to one or more recipients. It's attached below."
-      : 'This is a report on the delivery of your message.',
+    intro,
     '',
     human,
     '',

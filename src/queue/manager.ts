@@ -5,8 +5,9 @@ import type { BlobStore } from '../store/blobs.js';
 import type { Logger } from '../log/logger.js';
 import type { AddressResolver, Resolution, Target } from '../delivery/resolve.js';
 import { QuotaExceededError } from '../store/types.js';
-import type { MessageEnvelope, Intake } from './types.js';
-import { buildDsn, type DsnRecipient } from './dsn.js';
+import type { Intake } from './types.js';
+import type { DsnRecipient } from './dsn.js';
+import { Bouncer } from './bounce.js';
 
 interface DueRow {
   queue_id: string;
@@ -46,6 +47,7 @@ export class QueueManager {
   private again = false;
   private stopped = false;
   remote: RemoteTransport | null = null;
+  readonly bouncer: Bouncer;
 
   constructor(
     private readonly db: DB,
@@ -55,8 +57,10 @@ export class QueueManager {
     private readonly intake: Intake,
     private readonly log: Logger,
     private readonly events: EventEmitter,
-    private readonly hostname: string,
-  ) {}
+    hostname: string,
+  ) {
+    this.bouncer = new Bouncer(db, blobs, intake, log, hostname);
+  }
 
   kick(): void {
     if (this.stopped) return;
@@ -176,6 +180,7 @@ export class QueueManager {
     if (remoteMarked.length) this.remote?.kick();
 
     await this.bounce(failures);
+    await this.reportDelivered(delivered);
     await this.finish([...touched]);
     return rows.length;
   }
@@ -185,39 +190,38 @@ export class QueueManager {
     const byQueue = new Map<string, Failure[]>();
     for (const f of failures) byQueue.set(f.row.queue_id, [...(byQueue.get(f.row.queue_id) ?? []), f]);
     for (const [queueId, list] of byQueue) {
-      const row = list[0].row;
-      const env = JSON.parse(row.envelope) as MessageEnvelope;
-      const wanted = list.filter((f) => !(f.row.notify ?? '').toUpperCase().split(',').includes('NEVER'));
       for (const f of list) this.log.info(queueId, `to=<${f.dsn.address}>${f.dsn.address !== f.row.rcpt ? `, orig_to=<${f.row.rcpt}>` : ''}, status=bounced (${f.dsn.diagnostic ?? f.dsn.status})`);
-      if (row.sender && wanted.length) {
-        try {
-          const original = await this.blobs.read(row.blob_id);
-          const dsn = buildDsn({
-            reportingMta: this.hostname, to: row.sender, queueId, arrivalDate: new Date(row.created), envid: env.envid,
-            recipients: wanted.map((f) => f.dsn), original: original.subarray(this.traceSkip(queueId)),
-            headersOnly: env.ret === 'HDRS',
-          });
-          const w = await this.intake.begin(
-            { sender: '', recipients: [{ address: row.sender }], clientAddress: '127.0.0.1', helo: this.hostname, via: 'dsn' },
-            `Received: by ${this.hostname} (Correo) id DSN-${queueId};\r\n\t${new Date().toUTCString().replace(/GMT$/, '+0000')}\r\n`,
-          );
-          await w.write(dsn);
-          await w.commit();
-          this.log.info(queueId, `sender non-delivery notification: ${w.id}`);
-        } catch (e) {
-          // Keep the recipients pending: the bounce is retried rather than lost.
-          this.log.error(queueId, `cannot queue the DSN, will retry: ${(e as Error).message}`);
-          this.db.prepare(`UPDATE queue_rcpt SET next_attempt = ? WHERE queue_id = ?`).run(Date.now() + 60_000, queueId);
-          continue;
-        }
+      try {
+        await this.bouncer.report(queueId, list.map((f) => ({ rcpt: f.row.rcpt, notify: f.row.notify, dsn: f.dsn })), 'failure');
+      } catch (e) {
+        // Keep the recipients pending: the bounce is retried rather than lost.
+        this.log.error(queueId, `cannot queue the DSN, will retry: ${(e as Error).message}`);
+        this.db.prepare(`UPDATE queue_rcpt SET next_attempt = ? WHERE queue_id = ?`).run(Date.now() + 60_000, queueId);
+        continue;
       }
       const mark = this.db.prepare(`UPDATE queue_rcpt SET status = 'failed', last_error = ? WHERE queue_id = ? AND rcpt = ? AND status = 'pending'`);
       this.db.transaction(() => { for (const f of list) mark.run(f.dsn.diagnostic ?? f.dsn.status, queueId, f.row.rcpt); })();
     }
   }
 
-  private traceSkip(queueId: string): number {
-    return this.db.prepare<[string], { trace_skip: number }>('SELECT trace_skip FROM queue WHERE id = ?').get(queueId)?.trace_skip ?? 0;
+  /** RFC 3461 NOTIFY=SUCCESS: a "delivered" DSN for each local delivery that asked for one. */
+  private async reportDelivered(delivered: { row: DueRow; user: string }[]): Promise<void> {
+    const byQueue = new Map<string, { row: DueRow; user: string }[]>();
+    for (const d of delivered) {
+      if (!(d.row.notify ?? '').toUpperCase().split(',').includes('SUCCESS')) continue;
+      byQueue.set(d.row.queue_id, [...(byQueue.get(d.row.queue_id) ?? []), d]);
+    }
+    for (const [queueId, list] of byQueue) {
+      try {
+        await this.bouncer.report(queueId, list.map((d) => ({
+          rcpt: d.row.rcpt, notify: d.row.notify,
+          dsn: { address: d.user, original: d.row.orcpt ?? d.row.rcpt, action: 'delivered', status: '2.0.0', diagnostic: 'x-correo; delivered to INBOX' },
+        })), 'success');
+      } catch (e) {
+        // A success report is a courtesy; the delivery itself stands.
+        this.log.warn(queueId, `cannot queue the success DSN: ${(e as Error).message}`);
+      }
+    }
   }
 
   /** Removes queue entries with nothing left to do, and their blob when no mailbox holds it. */
