@@ -6,8 +6,11 @@ import Database from 'better-sqlite3';
 import { startDns, type TestDns } from '../../test/helpers/dns.js';
 import { RECIPIENT, DOMAIN, pollDelivered, type BenchTarget } from './target.js';
 
-/** dist/src/cli/main.js, found from this compiled file (dist/bench/lib/correo.js). */
-export const CORREO_CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+/**
+ * dist/src/cli/main.js, found from this compiled file (dist/bench/lib/correo.js);
+ * BENCH_CORREO_CLI runs another build instead (e.g. a variant, to measure a change).
+ */
+export const CORREO_CLI = process.env.BENCH_CORREO_CLI || resolve(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 
 export interface CorreoOptions {
   /** [log] level; 9 logs one line per message received and delivered, as Postfix's maillog does. */

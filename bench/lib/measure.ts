@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { closeSync, fsyncSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { MemorySampler, treeCpuSeconds } from './proc.js';
 import { runSmtpSource, smtpSourceArgs, type Load } from './smtp-source.js';
 import { RECIPIENT, SENDER, type BenchTarget } from './target.js';
@@ -21,6 +23,31 @@ export interface Result {
   /** The 1-minute load average before and after: anything else running on the machine shows here. */
   loadBefore: number;
   loadAfter: number;
+  /** Median latency of a 4 KB write + fsync in the server's directory just before the run (ms). */
+  fsyncMs: number;
+}
+
+/**
+ * How long the disk takes to make 4 KB durable right now: both servers wait for this before
+ * every 250, so it explains much of the run-to-run spread on a shared machine.
+ */
+export function fsyncLatencyMs(dir: string, times = 100): number {
+  const file = join(dir, 'fsync-probe');
+  const fd = openSync(file, 'w');
+  const buf = Buffer.alloc(4096, 1);
+  const ms: number[] = [];
+  try {
+    for (let i = 0; i < times; i++) {
+      const t = process.hrtime.bigint();
+      writeSync(fd, buf, 0, buf.length, i * buf.length);
+      fsyncSync(fd);
+      ms.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+  } finally {
+    closeSync(fd);
+    unlinkSync(file);
+  }
+  return ms.sort((a, b) => a - b)[ms.length >> 1];
 }
 
 export const perSecond = (r: Result): number => r.messages / r.deliveredSeconds;
@@ -45,9 +72,10 @@ async function drive(server: BenchTarget, load: Load, timeoutMs: number): Promis
  * Warms the server up (first connections, process spawning, JIT), flushes the page cache's dirty
  * pages left by anything before, then measures the load.
  */
-export async function measure(server: BenchTarget, load: Load, warmup: number, timeoutMs: number): Promise<Result> {
+export async function measure(server: BenchTarget, dir: string, load: Load, warmup: number, timeoutMs: number): Promise<Result> {
   if (warmup > 0) await drive(server, { ...load, messages: warmup }, timeoutMs);
   execFileSync('sync');
+  const fsyncMs = fsyncLatencyMs(dir);
   const loadBefore = loadavg()[0];
   const root = server.rootPid();
   const memory = new MemorySampler(() => root);
@@ -72,5 +100,6 @@ export async function measure(server: BenchTarget, load: Load, warmup: number, t
     problems: server.problems(),
     loadBefore,
     loadAfter: loadavg()[0],
+    fsyncMs,
   };
 }

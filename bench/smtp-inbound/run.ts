@@ -77,7 +77,7 @@ async function runOne(name: string, round: number): Promise<Result> {
   live.add(target);
   try {
     console.error(`${target.name}: ${load.sessions} sessions, ${load.messages} messages of ${load.size} bytes (after ${warmup} warm-up) on ${host}:${target.port}`);
-    const r = await measure(target, load, warmup, timeoutMs);
+    const r = await measure(target, dir, load, warmup, timeoutMs);
     console.error(`${target.name}: ${perSecond(r).toFixed(0)} msgs/s delivered`);
     return r;
   } finally {
@@ -88,7 +88,7 @@ async function runOne(name: string, round: number): Promise<Result> {
 }
 
 function table(results: Result[]): string {
-  const head = ['server', 'messages', 'accepted s', 'delivered s', 'msgs/s', 'accepted msgs/s', 'CPU s', 'CPU ms/msg', 'peak MB', 'load avg'];
+  const head = ['server', 'messages', 'accepted s', 'delivered s', 'msgs/s', 'accepted msgs/s', 'CPU s', 'CPU ms/msg', 'peak MB', 'fsync ms', 'load avg'];
   const rows = results.map((r) => [
     r.server,
     String(r.messages),
@@ -99,6 +99,7 @@ function table(results: Result[]): string {
     r.cpuSeconds.toFixed(2),
     ((r.cpuSeconds * 1000) / r.messages).toFixed(2),
     (r.peakBytes / 2 ** 20).toFixed(0),
+    r.fsyncMs.toFixed(2),
     `${r.loadBefore.toFixed(1)}-${r.loadAfter.toFixed(1)}`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
