@@ -73,6 +73,53 @@ const SCHEMA: string[] = [
      key TEXT PRIMARY KEY,
      value INTEGER NOT NULL
    );`,
+  // v2: IMAP. Expunged UIDs with their mod-sequence (RFC 7162 QRESYNC VANISHED), subscriptions
+  // as names (they may outlive the mailbox), ACLs (RFC 4314), quotas (RFC 9208) with usage kept
+  // by triggers so that a quota check is one row read.
+  `CREATE TABLE expunged (
+     mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+     uid INTEGER NOT NULL,
+     modseq INTEGER NOT NULL,
+     PRIMARY KEY (mailbox_id, uid)
+   ) WITHOUT ROWID;
+   CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);
+   CREATE TABLE subscriptions (
+     user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+     name TEXT NOT NULL,
+     PRIMARY KEY (user_id, name)
+   ) WITHOUT ROWID;
+   INSERT INTO subscriptions SELECT user_id, name FROM mailboxes WHERE subscribed = 1;
+   CREATE TRIGGER mailbox_subscribed AFTER INSERT ON mailboxes WHEN NEW.subscribed = 1
+   BEGIN INSERT OR IGNORE INTO subscriptions (user_id, name) VALUES (NEW.user_id, NEW.name); END;
+   CREATE TABLE acl (
+     mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+     identifier TEXT NOT NULL,
+     rights TEXT NOT NULL,
+     PRIMARY KEY (mailbox_id, identifier)
+   ) WITHOUT ROWID;
+   CREATE INDEX acl_identifier ON acl(identifier);
+   CREATE TABLE quotas (
+     user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+     storage_limit INTEGER,
+     message_limit INTEGER
+   );
+   CREATE TABLE usage (
+     user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+     bytes INTEGER NOT NULL DEFAULT 0,
+     messages INTEGER NOT NULL DEFAULT 0
+   );
+   INSERT INTO usage (user_id, bytes, messages)
+     SELECT u.id, COALESCE(SUM(m.size), 0), COUNT(m.id)
+       FROM users u LEFT JOIN mailboxes b ON b.user_id = u.id LEFT JOIN messages m ON m.mailbox_id = b.id
+      GROUP BY u.id;
+   CREATE TRIGGER usage_user AFTER INSERT ON users
+   BEGIN INSERT INTO usage (user_id) VALUES (NEW.id); END;
+   CREATE TRIGGER usage_add AFTER INSERT ON messages
+   BEGIN UPDATE usage SET bytes = bytes + NEW.size, messages = messages + 1
+          WHERE user_id = (SELECT user_id FROM mailboxes WHERE id = NEW.mailbox_id); END;
+   CREATE TRIGGER usage_del AFTER DELETE ON messages
+   BEGIN UPDATE usage SET bytes = bytes - OLD.size, messages = messages - 1
+          WHERE user_id = (SELECT user_id FROM mailboxes WHERE id = OLD.mailbox_id); END;`,
 ];
 
 export function openDatabase(dataDir: string): DB {

@@ -73,9 +73,89 @@ export interface Store {
   // messages
   /** Appends in one transaction (group commit); each request gets its record or an Error. */
   appendMany(reqs: AppendRequest[]): Promise<(MessageRecord | Error)[]>;
+  /** All or nothing (RFC 3502 MULTIAPPEND): throws the first request's error, appending none. */
+  appendAtomic(reqs: AppendRequest[]): Promise<MessageRecord[]>;
   listMessages(mailboxId: number): Promise<MessageRecord[]>;
   /** Removes the messages (by id) from their mailbox; their blobs go when no one uses them. */
   expunge(mailboxId: number, messageIds: number[]): Promise<void>;
 
+  // --- IMAP: mailboxes (RFC 9051 6.3), flags and mod-sequences (RFC 7162), ACLs (RFC 4314), quotas (RFC 9208)
+  getMailboxById(id: number): Promise<Mailbox | null>;
+  /** Renames a mailbox and every mailbox under it ("from/..."), keeping UIDVALIDITY. */
+  renameMailbox(userId: number, from: string, to: string): Promise<void>;
+  /** Removes a mailbox and its messages (not its children). */
+  deleteMailbox(mailboxId: number): Promise<void>;
+  /** Subscriptions are names, and may name mailboxes that do not exist (RFC 9051 6.3.7). */
+  listSubscriptions(userId: number): Promise<string[]>;
+  setSubscribed(userId: number, name: string, on: boolean): Promise<void>;
+  mailboxStatus(mailboxId: number): Promise<MailboxStatus>;
+  /** Records the message body file as a blob (IMAP APPEND); `mime` is the parsed tree's JSON. */
+  addBlob(id: string, size: number, mime: string | null): Promise<void>;
+  getMime(blobIds: string[]): Promise<Map<string, string | null>>;
+  setMime(blobId: string, mime: string): Promise<void>;
+  /** Messages changed (flags) or added since `modSeq`, and UIDs expunged since then. */
+  changesSince(mailboxId: number, modSeq: number): Promise<{ messages: MessageRecord[]; expunged: number[]; highestModSeq: number }>;
+  updateFlags(mailboxId: number, uids: number[], op: FlagOp, flags: string[], unchangedSince?: number): Promise<FlagResult>;
+  /** Copies (or moves) messages; the new UIDs are in the order of `uids`. Throws QuotaExceededError. */
+  copyMessages(fromMailboxId: number, uids: number[], toMailboxId: number, move: boolean): Promise<CopyResult>;
+  /** Expunges by UID; returns the UIDs that were removed. */
+  expungeUids(mailboxId: number, uids: number[]): Promise<number[]>;
+  getAcl(mailboxId: number): Promise<AclEntry[]>;
+  /** `rights` null removes the identifier's entry. */
+  setAcl(mailboxId: number, identifier: string, rights: string | null): Promise<void>;
+  /** Mailboxes of other users on which `address` (or "anyone") holds rights. */
+  sharedWith(address: string): Promise<SharedMailbox[]>;
+  getQuota(userId: number): Promise<Quota>;
+  /** undefined leaves a limit as it is, null removes it. STORAGE is in units of 1024 octets. */
+  setQuota(userId: number, storage: number | null | undefined, messages: number | null | undefined): Promise<void>;
+  getUserById(id: number): Promise<User | null>;
+  /** Removes blob files no message and no queue entry refers to any more. */
+  collect(blobIds: string[]): Promise<void>;
+
   close(): Promise<void>;
+}
+
+export interface MailboxStatus {
+  messages: number;
+  unseen: number;
+  deleted: number;
+  /** Octets of all messages (RFC 8438 STATUS=SIZE). */
+  size: number;
+}
+
+export type FlagOp = 'set' | 'add' | 'remove';
+
+export interface FlagResult {
+  /** Messages whose flags changed, with their new flags and mod-sequence. */
+  changed: MessageRecord[];
+  /** UIDs not changed because they were modified after UNCHANGEDSINCE (RFC 7162 3.1.3). */
+  modified: number[];
+}
+
+export interface CopyResult {
+  uidValidity: number;
+  fromUids: number[];
+  toUids: number[];
+  /** Records of the new copies. */
+  records: MessageRecord[];
+}
+
+export interface AclEntry {
+  identifier: string;
+  rights: string;
+}
+
+export interface SharedMailbox {
+  mailbox: Mailbox;
+  owner: string;
+  rights: string;
+}
+
+export interface Quota {
+  /** Limits: STORAGE in units of 1024 octets, MESSAGE in messages; null = none. */
+  storageLimit: number | null;
+  messageLimit: number | null;
+  /** Usage in octets and messages. */
+  bytes: number;
+  messages: number;
 }

@@ -1,0 +1,101 @@
+import { open as fsOpen } from 'node:fs/promises';
+import type { CommandSpec, Session } from '../session.js';
+import { bad, no } from '../errors.js';
+import { decodeName, need, resolve } from '../names.js';
+import { parseDateTime } from '../args.js';
+import { newQueueId } from '../../queue/ids.js';
+import { QuotaExceededError, type AppendRequest } from '../../store/types.js';
+import { mimeJsonOf } from '../message.js';
+
+/** RFC 5322 wants CRLF; a bare LF in a text literal is stored as CRLF (a literal8 is kept as sent). */
+export function normaliseLineEnds(b: Buffer): Buffer {
+  let bare = 0;
+  for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) if (i === 0 || b[i - 1] !== 13) bare++;
+  if (!bare) return b;
+  const out = Buffer.allocUnsafe(b.length + bare);
+  let o = 0;
+  for (let i = 0; i < b.length; i++) {
+    if (b[i] === 10 && (i === 0 || b[i - 1] !== 13)) out[o++] = 13;
+    out[o++] = b[i];
+  }
+  return out;
+}
+
+/** Writes a message body as a blob file, on disk (fsync) before the database row points at it. */
+export async function writeBlob(s: Session, body: Buffer): Promise<string> {
+  const id = newQueueId();
+  const fh = await fsOpen(await s.ctx.blobs.prepare(id), 'wx', 0o640);
+  try {
+    await fh.writeFile(body);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await s.ctx.store.addBlob(id, body.length, mimeJsonOf(body));
+  return id;
+}
+
+/** RFC 9051 6.3.12, RFC 3502 MULTIAPPEND, RFC 4315 APPENDUID, RFC 6855 UTF8, RFC 3516 literal8. */
+export const appendCommands: Record<string, CommandSpec> = {
+  APPEND: {
+    states: ['authenticated', 'selected'],
+    async run(s, c) {
+      const name = decodeName(s, c.args.astringBytes('mailbox name'));
+      const msgs: { flags: string[]; date: number; body: Buffer }[] = [];
+      while (!c.args.done) {
+        let flags: string[] = [];
+        let date = Date.now();
+        if (c.args.peek()?.kind === 'list') flags = c.args.flagList();
+        const t = c.args.peek();
+        if (t?.kind === 'string' && !t.literal) {
+          const d = parseDateTime(c.args.string('date-time').toString('latin1'));
+          if (d === null) throw bad('invalid date-time (dd-Mon-yyyy hh:mm:ss +zzzz)');
+          date = d;
+        }
+        let body: Buffer;
+        let binary = false;
+        if (c.args.peekAtom('UTF8')) {
+          c.args.atom();
+          const l = c.args.list('UTF8 data');
+          const tok = l.take('message literal');
+          if (tok.kind !== 'string' || !tok.literal) throw bad('UTF8 needs a literal');
+          l.end();
+          body = tok.value;
+          binary = tok.binary;
+        } else {
+          const tok = c.args.take('message literal');
+          if (tok.kind !== 'string' || !tok.literal) throw bad('the message must be a literal');
+          body = tok.value;
+          binary = tok.binary;
+        }
+        msgs.push({ flags: flags.filter((f) => f !== '\\Recent'), date, body: binary ? body : normaliseLineEnds(body) });
+      }
+      if (!msgs.length) throw bad('APPEND needs a message');
+      const r = await resolve(s, name);
+      if (!r.mailbox) throw no(`no such mailbox ${name}`, 'TRYCREATE');
+      need(r, 'i', 'APPEND');
+      const mb = r.mailbox;
+      const reqs: AppendRequest[] = [];
+      const blobIds: string[] = [];
+      try {
+        for (const m of msgs) {
+          if (!m.body.length) throw no('empty message', 'CANNOT');
+          const blobId = await writeBlob(s, m.body);
+          blobIds.push(blobId);
+          reqs.push({ mailboxId: mb.id, blobId, size: m.body.length, internalDate: m.date, flags: m.flags });
+        }
+        const recs = await s.ctx.store.appendAtomic(reqs);
+        s.shared.notifier.changed(mb.id);
+        const uids = recs.map((x) => x.uid);
+        const uidSet = uids.length === 1 ? `${uids[0]}` : `${uids[0]}:${uids[uids.length - 1]}`;
+        const fresh = await s.ctx.store.getMailboxById(mb.id);
+        return { code: `APPENDUID ${fresh?.uidValidity ?? mb.uidValidity} ${uidSet}`, text: 'APPEND completed' };
+      } catch (e) {
+        await s.ctx.store.collect(blobIds);
+        if (e instanceof QuotaExceededError) throw no(`over quota: ${e.message}`, 'OVERQUOTA');
+        throw e;
+      }
+    },
+  },
+};
+

@@ -1,0 +1,241 @@
+import type { CommandSpec, Session } from '../session.js';
+import type { Args } from '../args.js';
+import { formatDateTime } from '../args.js';
+import { bad, no } from '../errors.js';
+import type { ViewMessage } from '../selected.js';
+import { formatSet, inRanges, resolveRanges } from '../sequence.js';
+import { headerEnd, pickFields, withoutNul } from '../message.js';
+import { bodyPart, envelopeOf, structureOf, type PartBytes } from '../mimeview.js';
+import { encode, type Piece } from '../writer.js';
+
+/** A parsed section spec (RFC 9051 6.4.5): part numbers, then what of the part. */
+export interface Section {
+  part: number[];
+  text: '' | 'HEADER' | 'TEXT' | 'MIME' | 'HEADER.FIELDS' | 'HEADER.FIELDS.NOT';
+  fields: string[];
+}
+
+type Item =
+  | { kind: 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE' | 'MODSEQ' }
+  | { kind: 'RFC822' | 'RFC822.HEADER' | 'RFC822.TEXT' }
+  | { kind: 'section'; binary: boolean; peek: boolean; section: Section; partial: { start: number; length: number | null } | null; label: string }
+  | { kind: 'binary.size'; section: Section; label: string };
+
+const MACROS: Record<string, string[]> = {
+  ALL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE'],
+  FAST: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE'],
+  FULL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY'],
+};
+
+const SECTION_RE = /^(BODY|BODY\.PEEK|BINARY|BINARY\.PEEK|BINARY\.SIZE)\[([^\]]*)\](?:<(\d+)(?:\.(\d+))?>)?$/i;
+
+export function parseSection(text: string, binary: boolean): Section {
+  const m = /^((?:\d+\.)*\d+)?(?:\.?(HEADER\.FIELDS\.NOT|HEADER\.FIELDS|HEADER|TEXT|MIME))?(?:\s+\((.*)\))?$/is.exec(text.trim());
+  if (!m || (m[2] && m[1] === undefined && text.trim().startsWith('.'))) throw bad(`invalid section ${JSON.stringify(text)}`);
+  const part = m[1] ? m[1].split('.').map(Number) : [];
+  if (part.some((n) => n < 1)) throw bad('section part numbers start at 1');
+  const kind = (m[2]?.toUpperCase() ?? '') as Section['text'];
+  if (m[1] && m[2] && !text.slice(m[1].length).startsWith('.')) throw bad(`invalid section ${JSON.stringify(text)}`);
+  if (kind === 'MIME' && !part.length) throw bad('MIME needs a part number');
+  const fields: string[] = [];
+  if (kind.startsWith('HEADER.FIELDS')) {
+    if (m[3] === undefined) throw bad('HEADER.FIELDS needs a list of field names');
+    for (const f of m[3].match(/"(?:[^"\\]|\\.)*"|[^\s"]+/g) ?? []) fields.push(f.startsWith('"') ? f.slice(1, -1).replace(/\\(.)/g, '$1') : f);
+    if (!fields.length) throw bad('HEADER.FIELDS needs at least one field name');
+  } else if (m[3] !== undefined) throw bad(`invalid section ${JSON.stringify(text)}`);
+  if (binary && kind) throw bad('BINARY takes part numbers only (RFC 3516)');
+  return { part, text: kind, fields };
+}
+
+function sectionLabel(s: Section): string {
+  const p = s.part.join('.');
+  let t = s.text;
+  if (t.startsWith('HEADER.FIELDS')) t += ` (${s.fields.map((f) => f.toUpperCase()).join(' ')})` as never;
+  return p && t ? `${p}.${t}` : p || t;
+}
+
+function parseItems(list: Args, uidCmd: boolean): Item[] {
+  const items: Item[] = [];
+  const add = (word: string) => {
+    const u = word.toUpperCase();
+    if (['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY', 'BODYSTRUCTURE', 'MODSEQ', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT'].includes(u)) {
+      items.push({ kind: u } as Item);
+      return;
+    }
+    const m = SECTION_RE.exec(word);
+    if (!m) throw bad(`unknown fetch item ${word}`);
+    const verb = m[1].toUpperCase();
+    const binary = verb.startsWith('BINARY');
+    const section = parseSection(m[2], binary);
+    if (verb === 'BINARY.SIZE') {
+      if (m[3] !== undefined) throw bad('BINARY.SIZE takes no partial');
+      items.push({ kind: 'binary.size', section, label: `BINARY.SIZE[${sectionLabel(section)}]` });
+      return;
+    }
+    const partial = m[3] !== undefined ? { start: Number(m[3]), length: m[4] !== undefined ? Number(m[4]) : null } : null;
+    if (partial?.length === 0) throw bad('partial length must be positive');
+    items.push({
+      kind: 'section', binary, peek: verb.endsWith('.PEEK'), section, partial,
+      label: `${binary ? 'BINARY' : 'BODY'}[${sectionLabel(section)}]${partial ? `<${partial.start}>` : ''}`,
+    });
+  };
+  while (!list.done) {
+    const t = list.take('fetch item');
+    if (t.kind !== 'atom') throw bad('fetch items are atoms');
+    const u = t.value.toUpperCase();
+    if (MACROS[u]) {
+      if (list.remaining || items.length) throw bad(`${u} is a macro and stands alone`);
+      MACROS[u].forEach(add);
+    } else add(t.value);
+  }
+  if (uidCmd && !items.some((i) => i.kind === 'UID')) items.unshift({ kind: 'UID' });
+  return items;
+}
+
+/** The octets of a section of a message, before any partial. null: no such part (NIL). */
+async function sectionBytes(s: Session, m: ViewMessage, raw: Buffer, sec: Section, binary: boolean): Promise<PartBytes | null> {
+  if (!sec.part.length) {
+    const he = headerEnd(raw);
+    if (sec.text === '') return { bytes: raw };
+    if (sec.text === 'HEADER') return { bytes: raw.subarray(0, he) };
+    if (sec.text === 'TEXT') return { bytes: raw.subarray(he) };
+    return { bytes: pickFields(raw.subarray(0, he), sec.fields, sec.text === 'HEADER.FIELDS.NOT') };
+  }
+  return bodyPart(s, m, raw, sec, binary);
+}
+
+function applyPartial(b: Buffer, p: { start: number; length: number | null } | null): Buffer {
+  if (!p) return b;
+  if (p.start >= b.length) return b.subarray(0, 0);
+  return b.subarray(p.start, p.length === null ? undefined : Math.min(b.length, p.start + p.length));
+}
+
+/** RFC 9051 6.4.5 FETCH, RFC 7162 3.1.4 (CHANGEDSINCE) and 3.2.6 (VANISHED), RFC 3516 BINARY. */
+async function fetch(s: Session, c: Parameters<CommandSpec['run']>[1]) {
+  const box = s.selected!;
+  const set = c.args.sequenceSet();
+  const items = parseItems(c.args.listOrOne('fetch items'), c.uid);
+  let changedSince: number | null = null;
+  let vanished = false;
+  if (!c.args.done) {
+    const mods = c.args.list('fetch modifiers');
+    while (!mods.done) {
+      const k = mods.keyword('fetch modifier');
+      if (k === 'CHANGEDSINCE') changedSince = mods.number('mod-sequence');
+      else if (k === 'VANISHED') vanished = true;
+      else throw bad(`unknown fetch modifier ${k}`);
+    }
+  }
+  c.args.end();
+  if (vanished && (!c.uid || changedSince === null || !s.enabled.has('QRESYNC'))) throw bad('VANISHED needs UID FETCH, CHANGEDSINCE and QRESYNC enabled (RFC 7162 3.2.6)');
+  if (changedSince !== null || items.some((i) => i.kind === 'MODSEQ')) s.enabled.add('CONDSTORE');
+  if (changedSince !== null && !items.some((i) => i.kind === 'MODSEQ')) items.push({ kind: 'MODSEQ' });
+
+  if (box.dirty) await s.announce(box, c.uid);
+  let idx = box.select(set, c.uid, s.saved);
+  if (changedSince !== null) idx = idx.filter((i) => box.msgs[i].modSeq > changedSince!);
+
+  if (vanished && set.kind === 'set') {
+    const ch = await s.ctx.store.changesSince(box.mailbox.id, changedSince!);
+    const ranges = resolveRanges(set.ranges, Math.max(box.maxUid, box.mailbox.uidNext));
+    const v = ch.expunged.filter((u) => inRanges(ranges, u));
+    if (v.length) s.untagged(`VANISHED (EARLIER) ${formatSet(v)}`);
+  }
+
+  // RFC 9051 6.4.5: BODY[...] without .PEEK sets \Seen; do it for the whole set in one update.
+  const setsSeen = items.some((i) => (i.kind === 'section' && !i.peek) || i.kind === 'RFC822' || i.kind === 'RFC822.TEXT');
+  const seenNow = new Set<number>();
+  if (setsSeen && !box.readOnly && box.rights.includes('s')) {
+    const uids = idx.map((i) => box.msgs[i]).filter((m) => !m.expunged && !m.flags.includes('\\Seen')).map((m) => m.uid);
+    if (uids.length) {
+      const res = await s.ctx.store.updateFlags(box.mailbox.id, uids, 'add', ['\\Seen']);
+      for (const rec of res.changed) {
+        const i = box.indexOfUid(rec.uid);
+        if (i >= 0) {
+          box.msgs[i].flags = rec.flags;
+          box.msgs[i].modSeq = rec.modSeq;
+          seenNow.add(rec.uid);
+        }
+      }
+      if (res.changed.length) s.shared.notifier.changed(box.mailbox.id);
+    }
+  }
+
+  const needsRaw = items.some((i) => i.kind === 'section' || i.kind === 'binary.size' || i.kind.startsWith('RFC822') && i.kind !== 'RFC822.SIZE');
+  const needsMime = items.some((i) => i.kind === 'ENVELOPE' || i.kind === 'BODY' || i.kind === 'BODYSTRUCTURE');
+  let gone = 0;
+  for (const i of idx) {
+    const m = box.msgs[i];
+    let raw: Buffer | null = null;
+    if (needsRaw || needsMime) {
+      try {
+        raw = await s.ctx.blobs.read(m.blobId);
+      } catch {
+        gone++;
+        continue;
+      }
+    }
+    const out: Piece[] = [`* ${i + 1} FETCH (`];
+    let first = true;
+    const sep = () => {
+      if (!first) out.push(' ');
+      first = false;
+    };
+    const condstore = s.enabled.has('CONDSTORE');
+    for (const it of items) {
+      sep();
+      switch (it.kind) {
+        case 'UID': out.push(`UID ${m.uid}`); break;
+        case 'FLAGS': out.push(`FLAGS (${m.flags.join(' ')})`); break;
+        case 'INTERNALDATE': out.push(`INTERNALDATE "${formatDateTime(m.internalDate)}"`); break;
+        case 'RFC822.SIZE': out.push(`RFC822.SIZE ${m.size}`); break;
+        case 'MODSEQ': out.push(`MODSEQ (${m.modSeq})`); break;
+        case 'ENVELOPE': out.push('ENVELOPE ', ...encode(await envelopeOf(s, m, raw!), s.utf8)); break;
+        case 'BODY': out.push('BODY ', ...encode(await structureOf(s, m, raw!, false), s.utf8)); break;
+        case 'BODYSTRUCTURE': out.push('BODYSTRUCTURE ', ...encode(await structureOf(s, m, raw!, true), s.utf8)); break;
+        case 'RFC822': out.push(`RFC822 {${raw!.length}}\r\n`, withoutNul(raw!)); break;
+        case 'RFC822.HEADER': {
+          const h = raw!.subarray(0, headerEnd(raw!));
+          out.push(`RFC822.HEADER {${h.length}}\r\n`, withoutNul(h));
+          break;
+        }
+        case 'RFC822.TEXT': {
+          const t = raw!.subarray(headerEnd(raw!));
+          out.push(`RFC822.TEXT {${t.length}}\r\n`, withoutNul(t));
+          break;
+        }
+        case 'binary.size': {
+          const b = await sectionBytes(s, m, raw!, it.section, true);
+          if (b?.unknownCte) throw no(`unknown Content-Transfer-Encoding in part ${it.section.part.join('.')}`, 'UNKNOWN-CTE');
+          out.push(`${it.label} ${b ? b.bytes.length : 0}`);
+          break;
+        }
+        case 'section': {
+          const b = await sectionBytes(s, m, raw!, it.section, it.binary);
+          if (b?.unknownCte) throw no(`unknown Content-Transfer-Encoding in part ${it.section.part.join('.')}`, 'UNKNOWN-CTE');
+          if (!b) {
+            out.push(`${it.label} NIL`);
+            break;
+          }
+          const data = applyPartial(b.bytes, it.partial);
+          if (it.binary) {
+            // RFC 3516 4.3: literal8 when the decoded data has NUL.
+            out.push(`${it.label} ${data.indexOf(0) >= 0 ? '~' : ''}{${data.length}}\r\n`, data);
+          } else out.push(`${it.label} {${data.length}}\r\n`, withoutNul(data));
+          break;
+        }
+      }
+    }
+    if (seenNow.has(m.uid) && !items.some((x) => x.kind === 'FLAGS')) out.push(` FLAGS (${m.flags.join(' ')})`);
+    if (seenNow.has(m.uid) && condstore && !items.some((x) => x.kind === 'MODSEQ')) out.push(` MODSEQ (${m.modSeq})`);
+    out.push(')\r\n');
+    s.write(out);
+    await s.out.flush(false);
+  }
+  if (gone) throw no(`${gone} of the messages were expunged meanwhile`, 'EXPUNGEISSUED');
+}
+
+export const fetchCommands: Record<string, CommandSpec> = {
+  FETCH: { states: ['selected'], run: fetch },
+  'UID FETCH': { states: ['selected'], run: fetch },
+};

@@ -1,0 +1,370 @@
+/**
+ * The IMAP command receiver (RFC 9051 2.2, 4 and 9): bytes in, commands out, no I/O.
+ *
+ * Resumable: input may arrive cut anywhere; `push` stores it and `next` hands out one event
+ * at a time, so the session pulls a command only when it is ready to run it (pipelined
+ * commands wait in the buffer, and a synchronising literal's "+" is sent only then).
+ *
+ * A command is a tag and a tree of tokens: atoms, strings (quoted or literal) and
+ * parenthesised lists. Atoms may carry a bracketed section with spaces and parentheses
+ * (`BODY[HEADER.FIELDS (From To)]<0.100>`), which the FETCH argument reader takes apart.
+ * Every limit is hard: line length, literal size (APPENDLIMIT), number of literals, total
+ * command size, list nesting.
+ */
+
+export type Token =
+  | { kind: 'atom'; value: string }
+  | { kind: 'string'; value: Buffer; literal: boolean; /** RFC 3516 literal8 `~{n}` */ binary: boolean }
+  | { kind: 'list'; items: Token[] };
+
+export type ParseEvent =
+  /** `tokens` starts with the verb. */
+  | { kind: 'command'; tag: string; tokens: Token[] }
+  /** A synchronising literal is announced: answer "+ ..." so the client sends it (RFC 9051 7.5). */
+  | { kind: 'continue' }
+  /** Syntax error; the rest of the command was skipped. */
+  | { kind: 'bad'; tag: string | null; text: string }
+  /** A synchronising literal over the limit: answer `NO [TOOBIG]`; the client will not send it (RFC 7889). */
+  | { kind: 'toobig'; tag: string | null; text: string }
+  /** A non-synchronising literal over the limit: its bytes are already coming, so hang up (BYE [ALERT]). */
+  | { kind: 'fatal'; text: string };
+
+export interface ParserLimits {
+  /** Octets of one line of command text, literals not counted. */
+  maxLineLength: number;
+  /** Octets of one literal (advertised as APPENDLIMIT). */
+  maxLiteralSize: number;
+  /** Literals in one command (MULTIAPPEND sends one per message). */
+  maxLiterals: number;
+  /** Octets of one command, literals included. */
+  maxCommandSize: number;
+  /** Parenthesised lists inside one another. */
+  maxDepth: number;
+}
+
+export const DEFAULT_LIMITS: ParserLimits = {
+  maxLineLength: 65536,
+  maxLiteralSize: 52428800,
+  maxLiterals: 1000,
+  maxCommandSize: 4 * 52428800,
+  maxDepth: 32,
+};
+
+class SyntaxError_ extends Error {}
+
+interface Building {
+  tag: string;
+  /** Open lists, outermost first; [0] is the command itself. */
+  stack: Token[][];
+  literals: number;
+  size: number;
+}
+
+const CR = 13, LF = 10, SP = 32, DQUOTE = 34, LPAREN = 40, RPAREN = 41, LBRACE = 123, BACKSLASH = 92, LBRACKET = 91, RBRACKET = 93;
+
+/** RFC 9051 9: tag = 1*<any ASTRING-CHAR except "+"> */
+const TAG_RE = /^[^\x00-\x20\x7f-\xff(){%*"\\+\]]+$/;
+
+export class CommandParser {
+  private buf: Buffer = Buffer.alloc(0);
+  private mode: 'line' | 'literal' | 'skip-line' | 'skip-literal' = 'line';
+  private cur: Building | null = null;
+  /** Literal being received. */
+  private litNeed = 0;
+  private litChunks: Buffer[] = [];
+  private litGot = 0;
+  private litBinary = false;
+  private announced = false;
+  /** While skipping a broken command: the event to give once the skip is done. */
+  private afterSkip: ParseEvent | null = null;
+  private skipTag: string | null = null;
+  private dead = false;
+
+  constructor(readonly limits: ParserLimits = DEFAULT_LIMITS) {}
+
+  push(chunk: Buffer): void {
+    if (this.dead || !chunk.length) return;
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+  }
+
+  /** Bytes received but not yet consumed (STARTTLS discards them; COMPRESS inflates them). */
+  takeBuffered(): Buffer {
+    const b = this.buf;
+    this.buf = Buffer.alloc(0);
+    return b;
+  }
+
+  get buffered(): number {
+    return this.buf.length;
+  }
+
+  /**
+   * A raw line for exchanges inside a command (AUTHENTICATE responses, IDLE's DONE);
+   * null until a whole line is there. Over-long lines come back cut, marked `tooLong`.
+   */
+  nextLine(): { line: string; tooLong: boolean } | null {
+    const i = this.buf.indexOf(LF);
+    if (i < 0) {
+      if (this.buf.length > this.limits.maxLineLength) {
+        this.buf = Buffer.alloc(0);
+        this.mode = 'skip-line';
+        return { line: '', tooLong: true };
+      }
+      return null;
+    }
+    const end = i > 0 && this.buf[i - 1] === CR ? i - 1 : i;
+    const line = this.buf.subarray(0, end).toString('utf8');
+    this.buf = this.buf.subarray(i + 1);
+    return { line, tooLong: end > this.limits.maxLineLength };
+  }
+
+  next(): ParseEvent | null {
+    for (;;) {
+      if (this.dead) return null;
+      switch (this.mode) {
+        case 'skip-line': {
+          const i = this.buf.indexOf(LF);
+          if (i < 0) {
+            // Keep the last few bytes: they may be the start of a `{n+}` literal header.
+            if (this.buf.length > 32) this.buf = this.buf.subarray(this.buf.length - 32);
+            return null;
+          }
+          const line = this.buf.subarray(0, i);
+          this.buf = this.buf.subarray(i + 1);
+          const lit = trailingLiteral(line);
+          if (lit && !lit.sync) {
+            // The client sends these bytes without waiting: they are not commands.
+            this.mode = 'skip-literal';
+            this.litNeed = lit.size;
+            continue;
+          }
+          this.mode = 'line';
+          const ev = this.afterSkip;
+          this.afterSkip = null;
+          if (ev) return ev;
+          continue;
+        }
+        case 'skip-literal': {
+          const n = Math.min(this.litNeed, this.buf.length);
+          this.buf = this.buf.subarray(n);
+          this.litNeed -= n;
+          if (this.litNeed > 0) return null;
+          this.mode = 'skip-line';
+          continue;
+        }
+        case 'literal': {
+          const n = Math.min(this.litNeed - this.litGot, this.buf.length);
+          if (n > 0) {
+            this.litChunks.push(this.buf.subarray(0, n));
+            this.buf = this.buf.subarray(n);
+            this.litGot += n;
+          }
+          if (this.litGot < this.litNeed) {
+            if (!this.announced) {
+              this.announced = true;
+              if (this.litSync) return { kind: 'continue' };
+            }
+            return null;
+          }
+          const value = this.litChunks.length === 1 ? this.litChunks[0] : Buffer.concat(this.litChunks);
+          this.litChunks = [];
+          const c = this.cur!;
+          c.stack[c.stack.length - 1].push({ kind: 'string', value: Buffer.from(value), literal: true, binary: this.litBinary });
+          this.mode = 'line';
+          continue;
+        }
+        case 'line': {
+          const i = this.buf.indexOf(LF);
+          if (i < 0) {
+            if (this.buf.length > this.limits.maxLineLength) return this.failLine('command line too long', true);
+            return null;
+          }
+          if (i > this.limits.maxLineLength + 1) return this.failLine('command line too long', true);
+          const end = i > 0 && this.buf[i - 1] === CR ? i - 1 : i;
+          const line = this.buf.subarray(0, end);
+          this.buf = this.buf.subarray(i + 1);
+          const ev = this.line(line);
+          if (ev) return ev;
+          continue;
+        }
+      }
+    }
+  }
+
+  private litSync = false;
+
+  /** A broken line: skip to its end (and past any non-synchronising literal it announces). */
+  private failLine(text: string, stillInLine: boolean): ParseEvent | null {
+    const tag = this.cur?.tag ?? guessTag(this.buf);
+    this.cur = null;
+    const ev: ParseEvent = { kind: 'bad', tag, text };
+    if (stillInLine) {
+      this.mode = 'skip-line';
+      this.afterSkip = ev;
+      return this.next();
+    }
+    return ev;
+  }
+
+  /** One line of command text (without CRLF); returns an event, or null to go on reading. */
+  private line(line: Buffer): ParseEvent | null {
+    let pos = 0;
+    if (!this.cur) {
+      if (line.length === 0) return null; // empty lines between commands are harmless
+      const sp = line.indexOf(SP);
+      const tag = line.subarray(0, sp < 0 ? line.length : sp).toString('latin1');
+      if (!TAG_RE.test(tag)) return this.badLine(line, null, 'invalid tag');
+      if (sp < 0) return this.badLine(line, tag, 'missing command');
+      this.cur = { tag, stack: [[]], literals: 0, size: 0 };
+      pos = sp + 1;
+    }
+    const c = this.cur;
+    c.size += line.length + 2;
+    if (c.size > this.limits.maxCommandSize) return this.badLine(line, c.tag, 'command too long');
+    try {
+      const lit = this.tokens(line, pos, c);
+      if (lit) {
+        c.literals++;
+        c.size += lit.size;
+        if (lit.size > this.limits.maxLiteralSize || c.literals > this.limits.maxLiterals || c.size > this.limits.maxCommandSize) {
+          const why = lit.size > this.limits.maxLiteralSize
+            ? `literal of ${lit.size} octets is over the limit of ${this.limits.maxLiteralSize}`
+            : c.literals > this.limits.maxLiterals ? `more than ${this.limits.maxLiterals} literals in one command` : 'command too long';
+          this.cur = null;
+          if (lit.sync) return { kind: 'toobig', tag: c.tag, text: why };
+          this.dead = true;
+          this.buf = Buffer.alloc(0);
+          return { kind: 'fatal', text: why };
+        }
+        this.mode = 'literal';
+        this.litNeed = lit.size;
+        this.litGot = 0;
+        this.litChunks = [];
+        this.litBinary = lit.binary;
+        this.litSync = lit.sync;
+        this.announced = false;
+        return null;
+      }
+    } catch (e) {
+      if (!(e instanceof SyntaxError_)) throw e;
+      return this.badLine(line, c.tag, e.message);
+    }
+    if (c.stack.length !== 1) return this.badLine(line, c.tag, 'unbalanced parentheses');
+    this.cur = null;
+    const tokens = c.stack[0];
+    if (!tokens.length || tokens[0].kind !== 'atom') return { kind: 'bad', tag: c.tag, text: 'missing command' };
+    return { kind: 'command', tag: c.tag, tokens };
+  }
+
+  /** The line is consumed already; a trailing non-synchronising literal still has to be skipped. */
+  private badLine(line: Buffer, tag: string | null, text: string): ParseEvent | null {
+    this.cur = null;
+    const lit = trailingLiteral(line);
+    const ev: ParseEvent = { kind: 'bad', tag, text };
+    if (lit && !lit.sync) {
+      this.mode = 'skip-literal';
+      this.litNeed = lit.size;
+      this.afterSkip = ev;
+      return null;
+    }
+    return ev;
+  }
+
+  /** Tokenises `line` from `pos`; returns the literal announced at its end, if any. */
+  private tokens(line: Buffer, pos: number, c: Building): { size: number; sync: boolean; binary: boolean } | null {
+    const n = line.length;
+    let needSep = false;
+    while (pos < n) {
+      const ch = line[pos];
+      const top = c.stack[c.stack.length - 1];
+      if (ch === SP) {
+        pos++;
+        needSep = false;
+        continue;
+      }
+      if (ch === RPAREN) {
+        if (c.stack.length === 1) throw new SyntaxError_('unexpected ")"');
+        c.stack.pop();
+        pos++;
+        needSep = true;
+        continue;
+      }
+      if (needSep) throw new SyntaxError_(`missing space before ${JSON.stringify(String.fromCharCode(ch))}`);
+      if (ch === LPAREN) {
+        if (c.stack.length > this.limits.maxDepth) throw new SyntaxError_('lists nested too deeply');
+        const list: Token[] = [];
+        top.push({ kind: 'list', items: list });
+        c.stack.push(list);
+        pos++;
+        continue;
+      }
+      if (ch === DQUOTE) {
+        const out: number[] = [];
+        pos++;
+        for (;;) {
+          if (pos >= n) throw new SyntaxError_('unterminated quoted string');
+          const q = line[pos++];
+          if (q === DQUOTE) break;
+          if (q === BACKSLASH) {
+            if (pos >= n) throw new SyntaxError_('unterminated quoted string');
+            const e = line[pos++];
+            if (e !== DQUOTE && e !== BACKSLASH) throw new SyntaxError_('invalid escape in quoted string');
+            out.push(e);
+          } else if (q === 0) {
+            throw new SyntaxError_('NUL in quoted string');
+          } else out.push(q);
+        }
+        top.push({ kind: 'string', value: Buffer.from(out), literal: false, binary: false });
+        needSep = true;
+        continue;
+      }
+      if (ch === LBRACE || (ch === 0x7e /* ~ */ && line[pos + 1] === LBRACE)) {
+        const binary = ch !== LBRACE;
+        const m = /^\{(\d{1,12})([+-]?)\}$/.exec(line.subarray(pos + (binary ? 1 : 0)).toString('latin1'));
+        if (!m) throw new SyntaxError_('invalid literal');
+        return { size: Number(m[1]), sync: m[2] === '', binary };
+      }
+      // atom, possibly with a bracketed part holding spaces, parentheses and quoted strings
+      const start = pos;
+      let depth = 0;
+      while (pos < n) {
+        const a = line[pos];
+        if (depth > 0) {
+          if (a === RBRACKET) depth--;
+          else if (a === LBRACKET) depth++;
+          else if (a === DQUOTE) {
+            pos++;
+            while (pos < n && line[pos] !== DQUOTE) pos += line[pos] === BACKSLASH ? 2 : 1;
+            if (pos >= n) throw new SyntaxError_('unterminated quoted string');
+          } else if (a < 0x20 || a === 0x7f) throw new SyntaxError_('control character in command');
+          pos++;
+          continue;
+        }
+        if (a === SP || a === LPAREN || a === RPAREN || a === DQUOTE) break;
+        if (a === LBRACE) throw new SyntaxError_('"{" inside an atom');
+        if (a < 0x20 || a === 0x7f) throw new SyntaxError_('control character in command');
+        if (a > 0x7f) throw new SyntaxError_('8-bit character outside a string');
+        if (a === LBRACKET) depth++;
+        pos++;
+      }
+      if (depth > 0) throw new SyntaxError_('unterminated "["');
+      top.push({ kind: 'atom', value: line.subarray(start, pos).toString('latin1') });
+      needSep = true;
+    }
+    return null;
+  }
+}
+
+/** `{n}`, `{n+}`, `{n-}` or `~{n}` at the end of a line. */
+function trailingLiteral(line: Buffer): { size: number; sync: boolean } | null {
+  const tail = line.subarray(Math.max(0, line.length - 20)).toString('latin1');
+  const m = /\{(\d{1,12})([+-]?)\}\r?$/.exec(tail);
+  return m ? { size: Number(m[1]), sync: m[2] === '' } : null;
+}
+
+function guessTag(buf: Buffer): string | null {
+  const sp = buf.indexOf(SP);
+  if (sp <= 0 || sp > 64) return null;
+  const t = buf.subarray(0, sp).toString('latin1');
+  return TAG_RE.test(t) ? t : null;
+}

@@ -1,0 +1,418 @@
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { createDeflateRaw, createInflateRaw, constants as zc, type DeflateRaw } from 'node:zlib';
+import type { Context } from '../context.js';
+import type { Logger } from '../log/logger.js';
+import { Args } from './args.js';
+import { Answered, ImapError } from './errors.js';
+import { CommandParser, type Token } from './parser.js';
+import { Output } from './output.js';
+import type { Piece } from './writer.js';
+import type { SelectedMailbox } from './selected.js';
+import type { MailboxNotifier, Watcher } from './notifier.js';
+import { COMMANDS } from './commands/index.js';
+import { capabilities } from './capabilities.js';
+
+export interface AuthUser {
+  id: number;
+  address: string;
+  /** Named in config `admins`: may administer every user's mailboxes. */
+  admin: boolean;
+}
+
+/** RFC 9051 3: the connection's state. */
+export type State =
+  | { kind: 'not-authenticated' }
+  | { kind: 'authenticated'; user: AuthUser }
+  | { kind: 'selected'; user: AuthUser; box: SelectedMailbox }
+  | { kind: 'logout' };
+
+export type StateKind = State['kind'];
+
+export interface Command {
+  tag: string;
+  /** Upper-case verb; "UID FETCH" etc. for UID commands. */
+  verb: string;
+  uid: boolean;
+  args: Args;
+}
+
+/** What a handler returns: the text (and code) of the tagged OK. */
+export type Done = void | string | { code?: string; text: string };
+
+export interface CommandSpec {
+  states: StateKind[];
+  run(s: Session, c: Command): Promise<Done>;
+}
+
+/** Verbs during which EXPUNGE must not be sent (RFC 9051 7.4.1): sequence numbers are in use. */
+const NO_EXPUNGE = new Set(['FETCH', 'STORE', 'SEARCH', 'SORT', 'THREAD']);
+
+export interface ServerShared {
+  ctx: Context;
+  log: Logger;
+  notifier: MailboxNotifier;
+  /** Open sessions per user address and per client address (limits). */
+  perUser: Map<string, number>;
+  perAddress: Map<string, number>;
+}
+
+let nextConnId = 1;
+
+/** One IMAP connection: reads commands, runs them one at a time, writes responses. */
+export class Session implements Watcher {
+  readonly id = `imap${(nextConnId++).toString(36)}`;
+  state: State = { kind: 'not-authenticated' };
+  readonly parser: CommandParser;
+  readonly out: Output;
+  /** Extensions turned on with ENABLE (RFC 5161) or implied (CONDSTORE by a MODSEQ fetch). */
+  readonly enabled = new Set<string>();
+  /** RFC 5182 SEARCHRES: UIDs saved by SEARCH RETURN (SAVE), read as "$". */
+  saved: number[] | null = null;
+  secure: boolean;
+  compressed = false;
+  private stream: Duplex;
+  private running = false;
+  private closed = false;
+  private lineWaiter: (() => void) | null = null;
+  /** During IDLE: called when the selected mailbox changes. */
+  idleWake: (() => void) | null = null;
+  private deflate: DeflateRaw | null = null;
+  private feed: (b: Buffer) => void;
+
+  constructor(readonly shared: ServerShared, socket: Socket | TLSSocket, implicitTls: boolean, readonly clientAddress: string) {
+    const cfg = shared.ctx.config.imap;
+    this.parser = new CommandParser({
+      maxLineLength: cfg.max_line_length,
+      maxLiteralSize: cfg.max_literal_size,
+      maxLiterals: 1000,
+      maxCommandSize: cfg.max_literal_size * 2 + cfg.max_line_length,
+      maxDepth: 32,
+    });
+    this.secure = implicitTls;
+    this.stream = socket;
+    this.out = new Output(socket);
+    this.feed = (b) => this.received(b);
+    this.attach(socket);
+  }
+
+  get ctx(): Context {
+    return this.shared.ctx;
+  }
+
+  get log(): Logger {
+    return this.shared.log;
+  }
+
+  get utf8(): boolean {
+    return this.enabled.has('UTF8=ACCEPT') || this.enabled.has('IMAP4REV2');
+  }
+
+  get rev2(): boolean {
+    return this.enabled.has('IMAP4REV2');
+  }
+
+  get user(): AuthUser | null {
+    return this.state.kind === 'authenticated' || this.state.kind === 'selected' ? this.state.user : null;
+  }
+
+  get selected(): SelectedMailbox | null {
+    return this.state.kind === 'selected' ? this.state.box : null;
+  }
+
+  private attach(s: Duplex): void {
+    s.on('data', this.feed);
+    s.on('error', (e) => {
+      this.log.debug(null, `${this.id}: connection error: ${e.message}`);
+      this.close();
+    });
+    s.on('close', () => this.close());
+    (s as Socket).setTimeout?.(this.timeoutMs(), () => this.timeout());
+  }
+
+  private timeoutMs(): number {
+    // RFC 9051 5.4: at least 30 minutes once logged in; strangers get less.
+    return this.user ? this.ctx.config.imap.idle_timeout * 1000 : Math.min(60_000, this.ctx.config.imap.idle_timeout * 1000);
+  }
+
+  private timeout(): void {
+    if (this.closed) return;
+    this.write(['* BYE [UNAVAILABLE] Autologout; idle for too long\r\n']);
+    void this.out.flush().then(() => this.close());
+  }
+
+  greet(): void {
+    this.write([`* OK [CAPABILITY ${capabilities(this).join(' ')}] ${this.ctx.config.hostname} Correo IMAP4rev2 ready\r\n`]);
+    void this.out.flush();
+  }
+
+  write(pieces: Piece[]): void {
+    this.out.pushAll(pieces);
+  }
+
+  untagged(...pieces: Piece[]): void {
+    this.out.push('* ');
+    this.out.pushAll(pieces);
+    this.out.push('\r\n');
+  }
+
+  private received(b: Buffer): void {
+    if (this.closed) return;
+    this.parser.push(b);
+    if (this.lineWaiter) {
+      this.lineWaiter();
+      return;
+    }
+    if (this.running) {
+      // Pipelined commands wait in the parser; stop reading when too much is waiting.
+      if (this.parser.buffered > this.ctx.config.imap.max_line_length * 4) (this.stream as Socket).pause?.();
+      return;
+    }
+    void this.pump();
+  }
+
+  /** Runs the commands that are complete in the buffer, one after the other. */
+  private async pump(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (!this.closed) {
+        const ev = this.parser.next();
+        if (!ev) break;
+        switch (ev.kind) {
+          case 'continue':
+            this.write(['+ Ready for literal data\r\n']);
+            break;
+          case 'bad':
+            this.write([`${ev.tag ?? '*'} BAD ${ev.text}\r\n`]);
+            break;
+          case 'toobig':
+            this.write([`${ev.tag ?? '*'} NO [TOOBIG] ${ev.text}\r\n`]);
+            break;
+          case 'fatal':
+            this.write([`* BYE [ALERT] ${ev.text}\r\n`]);
+            await this.out.flush();
+            this.close();
+            return;
+          case 'command':
+            await this.run(ev.tag, ev.tokens);
+            break;
+        }
+        await this.out.flush(false);
+      }
+      await this.out.flush();
+    } catch (e) {
+      this.log.error(null, `${this.id}: session failed: ${(e as Error).stack ?? e}`);
+      this.close();
+    } finally {
+      this.running = false;
+      (this.stream as Socket).resume?.();
+    }
+  }
+
+  private async run(tag: string, tokens: Token[]): Promise<void> {
+    const args = new Args(tokens.slice(1));
+    let verb = (tokens[0] as { value: string }).value.toUpperCase();
+    let uid = false;
+    try {
+      if (verb === 'UID') {
+        verb = `UID ${args.keyword('command after UID')}`;
+        uid = true;
+      }
+      const spec = COMMANDS[verb];
+      if (!spec) {
+        this.write([`${tag} BAD [CLIENTBUG] unknown command ${verb}\r\n`]);
+        return;
+      }
+      if (!spec.states.includes(this.state.kind)) {
+        this.write([`${tag} BAD [CLIENTBUG] ${verb} is not allowed ${stateText(this.state.kind)}\r\n`]);
+        return;
+      }
+      const done = await spec.run(this, { tag, verb, uid, args });
+      if (this.closed) return;
+      await this.afterCommand(uid || !NO_EXPUNGE.has(verb.replace(/^UID /, '')));
+      const d = typeof done === 'string' ? { text: done } : done ?? { text: `${verb} completed` };
+      this.write([`${tag} OK ${d.code ? `[${d.code}] ` : ''}${d.text}\r\n`]);
+    } catch (e) {
+      if (e instanceof Answered) return;
+      if (e instanceof ImapError) {
+        if (e.status === 'BYE') {
+          this.write([`* BYE ${e.code ? `[${e.code}] ` : ''}${e.message}\r\n`]);
+          await this.out.flush();
+          this.close();
+          return;
+        }
+        if (!this.closed) await this.afterCommand(e.status === 'NO' && (uid || !NO_EXPUNGE.has(verb)));
+        this.write([`${tag} ${e.status} ${e.code ? `[${e.code}] ` : ''}${e.message}\r\n`]);
+        return;
+      }
+      this.log.error(null, `${this.id}: ${verb} failed: ${(e as Error).stack ?? e}`);
+      this.write([`${tag} NO [SERVERBUG] internal error, logged as ${this.id}\r\n`]);
+    }
+  }
+
+  /** Tells the client what changed in the selected mailbox (RFC 9051 7.4.1, 5.5). */
+  async afterCommand(expungeOk: boolean): Promise<void> {
+    const box = this.selected;
+    if (!box) return;
+    if (box.dirty) await this.announce(box, expungeOk);
+    else if (expungeOk) this.announceExpunges(box);
+  }
+
+  async announce(box: SelectedMailbox, expungeOk: boolean): Promise<void> {
+    const ch = await box.sync(this.ctx.store);
+    if (ch.exists) this.untagged(`${box.exists} EXISTS`);
+    const condstore = this.enabled.has('CONDSTORE') || this.enabled.has('QRESYNC');
+    for (const m of ch.flagged) {
+      const seq = box.indexOfUid(m.uid) + 1;
+      if (seq <= 0) continue;
+      this.untagged(`${seq} FETCH (UID ${m.uid} FLAGS (${m.flags.join(' ')})${condstore ? ` MODSEQ (${m.modSeq})` : ''})`);
+    }
+    if (expungeOk) this.announceExpunges(box);
+  }
+
+  announceExpunges(box: SelectedMailbox): void {
+    const { seqs, uids } = box.takeExpunged();
+    if (!seqs.length) return;
+    if (this.enabled.has('QRESYNC')) {
+      // RFC 7162 3.2.10: VANISHED replaces EXPUNGE once QRESYNC is enabled.
+      this.untagged(`VANISHED ${formatUids(uids)}`);
+    } else for (const s of seqs) this.untagged(`${s} EXPUNGE`);
+  }
+
+  // --- Watcher: the notifier calls this when the selected mailbox changed elsewhere
+  mailboxChanged(mailboxId: number): void {
+    const box = this.selected;
+    if (!box || box.mailbox.id !== mailboxId) return;
+    box.dirty = true;
+    this.idleWake?.();
+  }
+
+  select(box: SelectedMailbox, user: AuthUser): void {
+    this.unselect();
+    this.state = { kind: 'selected', user, box };
+    this.shared.notifier.watch(box.mailbox.id, this);
+  }
+
+  unselect(): void {
+    if (this.state.kind !== 'selected') return;
+    this.shared.notifier.unwatch(this.state.box.mailbox.id, this);
+    this.state = { kind: 'authenticated', user: this.state.user };
+  }
+
+  login(user: AuthUser): void {
+    this.state = { kind: 'authenticated', user };
+    this.shared.perUser.set(user.address, (this.shared.perUser.get(user.address) ?? 0) + 1);
+    (this.stream as Socket).setTimeout?.(this.timeoutMs());
+  }
+
+  /** A raw line from the client inside a command (AUTHENTICATE, IDLE); null if the connection closed. */
+  readLine(timeoutMs = this.ctx.config.imap.idle_timeout * 1000): Promise<{ line: string; tooLong: boolean } | null> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | null = null;
+      const attempt = () => {
+        if (this.closed) return finish(null);
+        const l = this.parser.nextLine();
+        if (l) finish(l);
+      };
+      const finish = (v: { line: string; tooLong: boolean } | null) => {
+        this.lineWaiter = null;
+        this.closeWaiters.delete(onClose);
+        if (timer) clearTimeout(timer);
+        resolve(v);
+      };
+      const onClose = () => finish(null);
+      this.closeWaiters.add(onClose);
+      timer = setTimeout(() => {
+        this.timeout();
+        finish(null);
+      }, timeoutMs);
+      this.lineWaiter = attempt;
+      (this.stream as Socket).resume?.();
+      attempt();
+    });
+  }
+
+  private closeWaiters = new Set<() => void>();
+
+  /** RFC 9051 6.2.1: after the tagged OK the TLS handshake starts; bytes sent before it are dropped. */
+  async startTls(): Promise<void> {
+    await this.out.flush();
+    const dropped = this.parser.takeBuffered();
+    if (dropped.length) this.log.notice(null, `${this.id}: ${dropped.length} bytes pipelined after STARTTLS discarded`);
+    const plain = this.stream as Socket;
+    plain.off('data', this.feed);
+    plain.removeAllListeners('timeout');
+    plain.setTimeout(0);
+    const tls = new TLSSocket(plain, { isServer: true, secureContext: this.ctx.tls() });
+    this.stream = tls;
+    this.out.stream = tls;
+    this.secure = true;
+    this.attach(tls);
+    plain.removeAllListeners('close');
+  }
+
+  /** RFC 4978: from after the tagged OK, both directions go through raw DEFLATE. */
+  async startCompression(): Promise<void> {
+    await this.out.flush();
+    const inflate = createInflateRaw();
+    const deflate = createDeflateRaw({ level: 6 });
+    const pending = this.parser.takeBuffered();
+    this.stream.off('data', this.feed);
+    this.stream.on('data', (b: Buffer) => inflate.write(b));
+    inflate.on('data', (b: Buffer) => this.received(b));
+    inflate.on('error', () => this.close());
+    deflate.pipe(this.stream);
+    this.deflate = deflate;
+    this.out.stream = deflate;
+    this.out.onFlush = () => deflate.flush(zc.Z_SYNC_FLUSH);
+    this.compressed = true;
+    if (pending.length) inflate.write(pending);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const w of [...this.closeWaiters]) w();
+    this.unselect();
+    const u = this.user;
+    if (u) {
+      const n = (this.shared.perUser.get(u.address) ?? 1) - 1;
+      if (n > 0) this.shared.perUser.set(u.address, n);
+      else this.shared.perUser.delete(u.address);
+    }
+    const a = (this.shared.perAddress.get(this.clientAddress) ?? 1) - 1;
+    if (a > 0) this.shared.perAddress.set(this.clientAddress, a);
+    else this.shared.perAddress.delete(this.clientAddress);
+    this.state = { kind: 'logout' };
+    this.idleWake?.();
+    try {
+      if (this.deflate) this.deflate.end();
+      this.stream.end();
+      setTimeout(() => this.stream.destroy(), 2000).unref();
+    } catch {
+      this.stream.destroy();
+    }
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}
+
+function stateText(k: StateKind): string {
+  return k === 'not-authenticated' ? 'before login' : k === 'authenticated' ? 'without a selected mailbox' : k === 'selected' ? 'with a mailbox selected' : 'after LOGOUT';
+}
+
+function formatUids(uids: number[]): string {
+  const a = [...uids].sort((x, y) => x - y);
+  const out: string[] = [];
+  for (let i = 0; i < a.length; ) {
+    let j = i;
+    while (j + 1 < a.length && a[j + 1] === a[j] + 1) j++;
+    out.push(i === j ? `${a[i]}` : `${a[i]}:${a[j]}`);
+    i = j + 1;
+  }
+  return out.join(',');
+}
