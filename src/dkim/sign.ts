@@ -41,7 +41,8 @@ function foldTags(tags: string[]): string {
   let out = 'DKIM-Signature:';
   let col = out.length;
   for (const t of tags) {
-    if (col + 1 + t.length > 76) {
+    // b= starts its own line, so the signature folds evenly below it.
+    if (col + 1 + t.length > 76 || t === 'b=') {
       out += '\r\n\t';
       col = 1;
     } else {
@@ -76,7 +77,7 @@ function foldBase64(b64: string, startCol: number): string {
   let out = '';
   let col = startCol;
   for (let i = 0; i < b64.length; ) {
-    const room = Math.max(8, 76 - col);
+    const room = 76 - col;
     out += b64.slice(i, i + room);
     i += room;
     if (i < b64.length) {
