@@ -14,7 +14,7 @@ import { Spool } from './queue/spool.js';
 import { QueueManager } from './queue/manager.js';
 import { OutboundScheduler } from './outbound/scheduler.js';
 import { selfCheck } from './outbound/self.js';
-import { AddressResolver } from './delivery/resolve.js';
+import { AddressResolver, userLookup } from './delivery/resolve.js';
 import { LocalRecipients } from './delivery/local-recipients.js';
 import { Resolver } from './dns/resolver.js';
 import { ensureCertificate, TlsContexts } from './tls/certs.js';
@@ -63,11 +63,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const tls = new TlsContexts(config.tls, log);
   tls.current();
 
-  const resolver = new AddressResolver(config, store, log.child('resolve'));
+  const resolver = new AddressResolver(config, userLookup(db), log.child('resolve'));
   const commits = new GroupCommit(db);
   let manager: QueueManager | null = null;
   const spool = new Spool(db, blobs, commits, log.child('queue'), config.storage.min_free_bytes, () => manager?.kick());
   manager = new QueueManager(db, store, blobs, resolver, spool, log.child('local'), events, config.hostname);
+  spool.atCommit = (id, envelope, size) => manager!.deliverAtCommit(id, envelope, size);
 
   const ctx: Context = {
     config,

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Config } from '../config/types.js';
-import type { Store } from '../store/types.js';
 import type { Logger } from '../log/logger.js';
+import type { DB } from '../store/db.js';
 import { DEFAULT_ALIASES, parseAliases, type Aliases } from '../config/aliases.js';
 
 /** Where one envelope recipient ends up after alias expansion. */
@@ -14,6 +14,12 @@ export interface Resolution {
 }
 
 const MAX_DEPTH = 20;
+
+/** A synchronous "does this user exist" on the embedded database, for AddressResolver. */
+export function userLookup(db: DB): (address: string) => boolean {
+  const q = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM users WHERE address = ?');
+  return (address) => q.get(address.toLowerCase()) !== undefined;
+}
 
 export function splitAddress(address: string): { local: string; domain: string } {
   const at = address.lastIndexOf('@');
@@ -30,7 +36,8 @@ export class AddressResolver {
   private mtime = -1;
   private checked = 0;
 
-  constructor(private readonly config: Config, private readonly store: Store, private readonly log: Logger) {
+  /** `userExists` is synchronous so that delivery can resolve inside a database transaction. */
+  constructor(private readonly config: Config, private readonly userExists: (address: string) => boolean, private readonly log: Logger) {
     this.reload();
   }
 
@@ -71,17 +78,21 @@ export class AddressResolver {
   }
 
   async resolve(address: string): Promise<Resolution> {
+    return this.resolveSync(address);
+  }
+
+  resolveSync(address: string): Resolution {
     this.fresh();
     const out: Resolution = { targets: [], problems: [] };
     const seen = new Set<string>();
-    await this.expand(address, 0, seen, out);
+    this.expand(address, 0, seen, out);
     // The same final target reached twice (two aliases naming one user) gets one copy.
     const uniq = new Map(out.targets.map((t) => [t.kind + ':' + (t.kind === 'local' ? t.user : t.address), t]));
     out.targets = [...uniq.values()];
     return out;
   }
 
-  private async expand(address: string, depth: number, seen: Set<string>, out: Resolution): Promise<void> {
+  private expand(address: string, depth: number, seen: Set<string>, out: Resolution): void {
     const { local, domain } = splitAddress(address);
     if (!this.isLocalDomain(domain)) {
       out.targets.push({ kind: 'remote', address });
@@ -91,21 +102,21 @@ export class AddressResolver {
     const alias = this.aliases.get(local.toLowerCase());
     if (alias && !seen.has(key) && depth < MAX_DEPTH) {
       seen.add(key);
-      for (const t of alias) await this.expand(t.includes('@') ? t : `${t}@${domain}`, depth + 1, seen, out);
+      for (const t of alias) this.expand(t.includes('@') ? t : `${t}@${domain}`, depth + 1, seen, out);
       return;
     }
     if (depth >= MAX_DEPTH) {
       out.problems.push({ address, text: `alias nesting deeper than ${MAX_DEPTH} (a loop?)` });
       return;
     }
-    if (await this.store.getUser(key)) {
+    if (this.userExists(key)) {
       out.targets.push({ kind: 'local', user: key });
       return;
     }
     // Mail for root (postmaster's default target) goes to the configured admins.
     if (local.toLowerCase() === 'root' && !seen.has(key) && this.config.admins.length) {
       seen.add(key);
-      for (const a of this.config.admins) await this.expand(a, depth + 1, seen, out);
+      for (const a of this.config.admins) this.expand(a, depth + 1, seen, out);
       return;
     }
     out.problems.push({ address, text: 'no such user here' });

@@ -1,6 +1,7 @@
 import { mkdirSync, promises as fsp, statfsSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { DB } from '../store/db.js';
+import type { Statement } from 'better-sqlite3';
 import type { BlobStore } from '../store/blobs.js';
 import type { GroupCommit } from '../store/group-commit.js';
 import type { Logger } from '../log/logger.js';
@@ -52,7 +53,6 @@ export class Spool implements Intake {
     const id = newQueueId();
     let fh: FileHandle;
     try {
-      await fsp.mkdir(this.blobs.dir, { recursive: true });
       fh = await fsp.open(await this.blobs.prepare(id), 'wx', 0o640);
     } catch (e) {
       throw new TemporaryFailure(`cannot create spool file: ${(e as Error).message}`, isDiskFull(e) ? '4.3.1' : '4.3.0');
@@ -62,20 +62,37 @@ export class Spool implements Intake {
     return new Writer(id, fh, this, envelope, [returnPath, Buffer.from(typeof trace === 'function' ? trace(id) : trace, 'utf8')], returnPath.length);
   }
 
+  /**
+   * Set by the server: delivers a just-recorded entry inside the same transaction when it
+   * can (QueueManager.deliverAtCommit); returns what to announce after the commit.
+   */
+  atCommit: ((id: string, envelope: MessageEnvelope, size: number) => (() => void) | null) | null = null;
+
+  private stmts: Record<'blob' | 'queue' | 'rcpt' | 'stat', Statement> | null = null;
+
+  private statements() {
+    return (this.stmts ??= {
+      blob: this.db.prepare('INSERT INTO blobs (id, size) VALUES (?, ?)'),
+      queue: this.db.prepare('INSERT INTO queue (id, blob_id, sender, envelope, size, trace_skip, created) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      rcpt: this.db.prepare('INSERT OR IGNORE INTO queue_rcpt (queue_id, rcpt, orcpt, notify) VALUES (?, ?, ?, ?)'),
+      stat: this.db.prepare('INSERT INTO stats (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = value + excluded.value'),
+    });
+  }
+
   /** Called by a Writer once its file is on disk: records the queue entry (group commit). */
   record(id: string, envelope: MessageEnvelope, size: number, traceSkip: number): Promise<void> {
+    const st = this.statements();
     return this.commits.run(() => {
-      this.db.prepare('INSERT INTO blobs (id, size) VALUES (?, ?)').run(id, size);
-      this.db
-        .prepare('INSERT INTO queue (id, blob_id, sender, envelope, size, trace_skip, created) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(id, id, envelope.sender, JSON.stringify(envelope), size, traceSkip, Date.now());
-      const ins = this.db.prepare('INSERT OR IGNORE INTO queue_rcpt (queue_id, rcpt, orcpt, notify) VALUES (?, ?, ?, ?)');
-      for (const r of envelope.recipients) ins.run(id, r.address, r.original ?? null, r.notify?.join(',') ?? null);
-      this.db.prepare('INSERT INTO stats (key, value) VALUES (?, 1) ON CONFLICT(key) DO UPDATE SET value = value + 1').run(`received.${envelope.via}.msgs`);
-      this.db.prepare('INSERT INTO stats (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = value + excluded.value').run(`received.${envelope.via}.bytes`, size);
-    }).then(() => {
+      st.blob.run(id, size);
+      st.queue.run(id, id, envelope.sender, JSON.stringify(envelope), size, traceSkip, Date.now());
+      for (const r of envelope.recipients) st.rcpt.run(id, r.address, r.original ?? null, r.notify?.join(',') ?? null);
+      st.stat.run(`received.${envelope.via}.msgs`, 1);
+      st.stat.run(`received.${envelope.via}.bytes`, size);
+      return this.atCommit?.(id, envelope, size) ?? null;
+    }).then((announce) => {
       this.log.info(id, `from=<${envelope.sender}>, size=${size}, nrcpt=${envelope.recipients.length}, via=${envelope.via}, client=${envelope.clientAddress}${envelope.authUser ? `, sasl_username=${envelope.authUser}` : ''}`);
-      this.onQueued(id);
+      if (announce) announce();
+      else this.onQueued(id);
     });
   }
 

@@ -18,9 +18,16 @@ export class BlobStore {
   /** The directory a new blob's file goes in, created if missing. */
   async prepare(id: string): Promise<string> {
     const p = this.path(id);
-    await fsp.mkdir(join(this.dir, id.slice(-2)), { recursive: true });
+    const sub = id.slice(-2);
+    // One mkdir per directory per process, not one per message (a system call saved each time).
+    if (!this.made.has(sub)) {
+      await fsp.mkdir(join(this.dir, sub), { recursive: true });
+      this.made.add(sub);
+    }
     return p;
   }
+
+  private readonly made = new Set<string>();
 
   read(id: string): Promise<Buffer> {
     return fsp.readFile(this.path(id));
