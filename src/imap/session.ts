@@ -3,7 +3,7 @@ import { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { createDeflateRaw, createInflateRaw, constants as zc, type DeflateRaw } from 'node:zlib';
 import type { Context } from '../context.js';
-import type { Logger } from '../log/logger.js';
+import { LogLevel, type Logger } from '../log/logger.js';
 import { Args } from './args.js';
 import { Answered, ImapError } from './errors.js';
 import { CommandParser, type Token } from './parser.js';
@@ -212,6 +212,7 @@ export class Session implements Watcher {
   }
 
   private async run(tag: string, tokens: Token[]): Promise<void> {
+    if (this.log.enabled(LogLevel.trace)) this.log.log(LogLevel.trace, null, `${this.id}: C: ${tag} ${traceTokens(tokens)}`);
     const args = new Args(tokens.slice(1));
     let verb = (tokens[0] as { value: string }).value.toUpperCase();
     let uid = false;
@@ -399,6 +400,15 @@ export class Session implements Watcher {
   get isClosed(): boolean {
     return this.closed;
   }
+}
+
+/** A command for the trace log, passwords left out. */
+function traceTokens(tokens: Token[]): string {
+  const verb = (tokens[0] as { value: string }).value.toUpperCase();
+  if (verb === 'LOGIN' || verb === 'AUTHENTICATE') return `${verb} ...`;
+  const one = (t: Token): string =>
+    t.kind === 'atom' ? t.value : t.kind === 'list' ? `(${t.items.map(one).join(' ')})` : t.literal ? `{${t.value.length}}` : JSON.stringify(t.value.toString('utf8').slice(0, 100));
+  return tokens.map(one).join(' ').slice(0, 300);
 }
 
 function stateText(k: StateKind): string {

@@ -8,6 +8,10 @@ import { fetchCommands } from './fetch.js';
 import { flagCommands } from './flags.js';
 import { copyCommands } from './copy.js';
 import { idleCommands } from './idle.js';
+import { searchCommands } from './search.js';
+import { quotaCommands } from './quota.js';
+import { aclCommands } from './acl.js';
+import { compressCommands } from './compress.js';
 
 /** Every verb the server knows, with the states it is allowed in (RFC 9051 6). */
 export const COMMANDS: Record<string, CommandSpec> = {
@@ -20,4 +24,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
   ...flagCommands,
   ...copyCommands,
   ...idleCommands,
+  ...searchCommands,
+  ...quotaCommands,
+  ...aclCommands,
+  ...compressCommands,
 };

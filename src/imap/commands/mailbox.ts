@@ -107,7 +107,7 @@ interface Entry {
 }
 
 /** Every name the user can see: own mailboxes, shared ones, and the levels above them. */
-async function visible(s: Session): Promise<Map<string, Entry>> {
+async function visible(s: Session, cyrusForm = false): Promise<Map<string, Entry>> {
   const user = s.user!;
   const store = s.ctx.store;
   const subs = new Set(await store.listSubscriptions(user.id));
@@ -117,6 +117,12 @@ async function visible(s: Session): Promise<Map<string, Entry>> {
   for (const sh of await store.sharedWith(user.address)) {
     if (!sh.rights.includes('l')) continue;
     add(`${OTHER_USERS}${SEP}${sh.owner}${SEP}${sh.mailbox.name}`, sh.mailbox);
+  }
+  if (cyrusForm && user.admin) {
+    // Admins listing "user.*" see every account in the Cyrus form (names.ts).
+    for (const u of await store.listUsers()) {
+      for (const m of await store.listMailboxes(u.id)) add(m.name === 'INBOX' ? `user.${u.address}` : `user.${u.address}${SEP}${m.name}`, m);
+    }
   }
   for (const n of subs) if (!out.has(n)) out.set(n, { name: n, mailbox: null, virtual: false, subscribed: true, hasChildren: false });
   for (const e of [...out.values()]) {
@@ -190,7 +196,7 @@ async function list(s: Session, c: Parameters<CommandSpec['run']>[1], lsub: bool
     s.untagged(`${verb} (\\Noselect) "${SEP}" `, ...encodeName(s, ref.split(SEP)[0] && ref.includes(SEP) ? ref.split(SEP)[0] + SEP : ''));
     return;
   }
-  const all = await visible(s);
+  const all = await visible(s, patterns.some((p) => /^user[.%*]/i.test(ref + p)));
   const res = patterns.flatMap((p) => patternRegex(ref, p));
   const matches = (n: string) => res.some((r) => r.test(n));
   const subscribedOnly = lsub || sel.has('SUBSCRIBED');
