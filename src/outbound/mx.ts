@@ -74,7 +74,7 @@ function shuffleEqual(list: { exchange: string; priority: number }[], random: ()
 export async function findAddresses(dns: Resolver, domain: string, opts: MxOptions): Promise<MxResult> {
   const d = domain.replace(/\.$/, '').toLowerCase();
   const literal = /^\[(?:ipv6:)?([0-9a-f:.]+)\]$/i.exec(d);
-  if (literal && isIP(literal[1])) return opts.isSelf(literal[1]) ? loop(d) : { ok: true, hosts: [{ name: d, preference: 0, addresses: [literal[1]] }] };
+  if (literal && isIP(literal[1])) return opts.isSelf(literal[1]) ? loop(d) : { ok: true, hosts: [{ name: literal[1], preference: 0, addresses: [literal[1]] }] };
   return implicitMx(dns, d, opts);
 }
 
@@ -100,7 +100,7 @@ export async function findMx(dns: Resolver, domain: string, opts: MxOptions): Pr
   const literal = /^\[(?:ipv6:)?([0-9a-f:.]+)\]$/i.exec(d);
   if (literal && isIP(literal[1])) {
     if (opts.isSelf(literal[1])) return loop(d);
-    return { ok: true, hosts: [{ name: d, preference: 0, addresses: [literal[1]] }] };
+    return { ok: true, hosts: [{ name: literal[1], preference: 0, addresses: [literal[1]] }] };
   }
   let records: { exchange: string; priority: number }[];
   try {

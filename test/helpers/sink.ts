@@ -133,7 +133,7 @@ export async function startSink(opts: SinkOptions = {}): Promise<Sink> {
         case 'EHLO':
           if (opts.noEhlo) return send('502 5.5.1 EHLO not implemented');
           helo = arg;
-          return send(['250-sink.test hello', ...ext, ...(secure && !tls ? ['STARTTLS'] : []), ...(opts.auth ? ['AUTH PLAIN LOGIN'] : [])].map((e, i, a) => `250${i === a.length - 1 ? ' ' : '-'}${e}`).join('\r\n'));
+          return send(['sink.test hello', ...ext, ...(secure && !tls ? ['STARTTLS'] : []), ...(opts.auth ? ['AUTH PLAIN LOGIN'] : [])].map((e, i, a) => `250${i === a.length - 1 ? ' ' : '-'}${e}`).join('\r\n'));
         case 'HELO':
           helo = arg;
           return send('250 sink.test');

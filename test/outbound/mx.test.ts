@@ -62,7 +62,7 @@ test('MX lookup: preference order, equal preferences shuffled, A fallback, IPv6,
     const me = await findAddresses(r, 'mail.example.test', { isSelf: self, tryNullMxList: true });
     assert.ok(!me.ok && me.status === '5.4.6');
     const lit = await findMx(r, '[127.0.9.7]', { isSelf: self, tryNullMxList: true });
-    assert.deepEqual(lit, { ok: true, hosts: [{ name: '[127.0.9.7]', preference: 0, addresses: ['127.0.9.7'] }] });
+    assert.deepEqual(lit, { ok: true, hosts: [{ name: '127.0.9.7', preference: 0, addresses: ['127.0.9.7'] }] });
   } finally {
     r.cancel();
     await dns.stop();
