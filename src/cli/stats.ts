@@ -22,16 +22,16 @@ export function statsCommand(cfg: Config): number {
       ['msgsfr', 'received.msgs'], ['bytes_from', 'received.bytes'], ['msgsto', 'delivered.msgs'], ['bytes_to', 'delivered.bytes'],
       ['rcpts_bounced', 'bounced.rcpts'], ['rcpts_deferred', 'deferred.rcpts'],
     ];
-    const header = ['Mailer'.padEnd(12), ...cols.map(([c]) => c.padStart(14))].join('');
+    const header = ['Mailer'.padEnd(12), ...cols.map(([c]) => c.padStart(16))].join('');
     console.log(header);
     const total: Record<string, number> = {};
     for (const name of [...by.keys()].sort()) {
       const rec = by.get(name)!;
-      console.log([name.padEnd(12), ...cols.map(([, k]) => String(rec[k] ?? 0).padStart(14))].join(''));
+      console.log([name.padEnd(12), ...cols.map(([, k]) => String(rec[k] ?? 0).padStart(16))].join(''));
       for (const [, k] of cols) total[k] = (total[k] ?? 0) + (rec[k] ?? 0);
     }
     console.log('='.repeat(header.length));
-    console.log(['T'.padEnd(12), ...cols.map(([, k]) => String(total[k] ?? 0).padStart(14))].join(''));
+    console.log(['T'.padEnd(12), ...cols.map(([, k]) => String(total[k] ?? 0).padStart(16))].join(''));
     return 0;
   } finally {
     db.close();
