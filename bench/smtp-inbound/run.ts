@@ -120,7 +120,8 @@ async function main(): Promise<number> {
     }
   }
   console.log(`\nInbound SMTP to a local mailbox: smtp-source -s ${load.sessions} -m ${load.messages} -l ${load.size}${load.extra.length ? ' ' + load.extra.join(' ') : ''}; ` +
-    `${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? '?'}), node ${process.version}\n`);
+    `${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? '?'}), node ${process.version}; ` +
+    `Correo ${env.BENCH_CORREO_REV ?? env.BENCH_CORREO_CLI ?? '(working tree build)'}\n`);
   console.log(table(results));
   const rate = (server: string) => {
     const rs = results.filter((r) => r.server === server).map(perSecond);
