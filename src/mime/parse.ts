@@ -43,6 +43,19 @@ export function parseMessage(buf: Buffer, limits: Partial<ParseLimits> = {}): Mi
   return { v: MIME_TREE_VERSION, size: buf.length, root: parser.run() };
 }
 
+/**
+ * A tree read back from storage, or null when it was written by another version of this
+ * module (the caller then parses the message again).
+ */
+export function storedTree(json: string): MimeTree | null {
+  try {
+    const t = JSON.parse(json) as MimeTree;
+    return t !== null && typeof t === 'object' && t.v === MIME_TREE_VERSION ? t : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The header fields we keep. Envelope ones only matter on message roots. */
 type FieldId =
   | 'ct' | 'cte' | 'id' | 'description' | 'md5' | 'disposition' | 'language' | 'location'

@@ -1,5 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { toCrlf } from '../../src/mime/crlf.js';
 import {
   binary, bodyStructure, envelope, literal, parseSectionSpec, section, sectionBytes,
@@ -13,7 +14,8 @@ import { readTranscript } from './transcript.js';
  * recorded ones (../shared/corpus). Used by corpus.test.ts.
  */
 
-export const CORPUS_DIR = process.env.CORREO_CORPUS ?? join(process.cwd(), '..', 'shared', 'corpus');
+/** ../shared/corpus beside the repository (this file runs from dist/test/mime/). */
+export const CORPUS_DIR = process.env.CORREO_CORPUS ?? fileURLToPath(new URL('../../../../shared/corpus', import.meta.url));
 
 export interface CorpusEntry {
   n: number;

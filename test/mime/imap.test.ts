@@ -13,7 +13,7 @@ import { decodeBase64, decodeQuotedPrintable, TransferDecodeError } from '../../
 const crlf = (s: string): Buffer => Buffer.from(s.replace(/\r?\n/g, '\r\n'), 'latin1');
 const str = (b: Buffer): string => b.toString('latin1');
 
-test('IMAP strings: quoted when possible, literal for CR/LF/8-bit/NUL or many escapes', () => {
+test('IMAP strings: quoted when possible, literal for CR/LF/8-bit/NUL or many escapes', { timeout: 30000 }, () => {
   assert.equal(imapString('plain'), '"plain"');
   assert.equal(imapString('a "b" c'), '"a \\"b\\" c"');
   assert.equal(imapString('""""\\'), '{5}\r\n""""\\');
@@ -26,7 +26,7 @@ test('IMAP strings: quoted when possible, literal for CR/LF/8-bit/NUL or many es
   assert.equal(imapHumanString('   '), '""');
 });
 
-test('section specs (RFC 3501 6.4.5)', () => {
+test('section specs (RFC 3501 6.4.5)', { timeout: 30000 }, () => {
   assert.deepEqual(parseSectionSpec(''), { part: [] });
   assert.deepEqual(parseSectionSpec('1.2.3'), { part: [1, 2, 3] });
   assert.deepEqual(parseSectionSpec('TEXT'), { part: [], text: 'TEXT' });
@@ -41,7 +41,7 @@ test('section specs (RFC 3501 6.4.5)', () => {
   assert.deepEqual(partialRange(10, 20, 50), [20, 20]);
 });
 
-test('sections of a nested message', () => {
+test('sections of a nested message', { timeout: 30000 }, () => {
   const buf = crlf([
     'Subject: outer', 'Content-Type: multipart/mixed; boundary=o', '',
     '--o', 'Content-Type: text/plain', '', 'first', '--o', 'Content-Type: message/rfc822', 'Content-Description: fwd', '',
@@ -71,13 +71,13 @@ test('sections of a nested message', () => {
   assert.match(str(bodyStructure(tree, false)), /\("message" "rfc822" NIL NIL "fwd" "7bit" \d+ \(NIL "inner" \(\("In" NIL "in" "x.example"\)\)/);
 });
 
-test('HEADER.FIELDS keeps continuation lines and ignores lines without a colon', () => {
+test('HEADER.FIELDS keeps continuation lines and ignores lines without a colon', { timeout: 30000 }, () => {
   const buf = crlf('From nobody Mon Jan 1\nSubject: a\n  b\nX: y\nsubject : again\n\nbody');
   const tree = parseMessage(buf);
   assert.equal(str(sectionBytes(buf, section(tree, 'HEADER.FIELDS (SUBJECT)')!)), 'Subject: a\r\n  b\r\nsubject : again\r\n\r\n');
 });
 
-test('BINARY: decodes base64 and quoted-printable; unknown CTE; invalid content', () => {
+test('BINARY: decodes base64 and quoted-printable; unknown CTE; invalid content', { timeout: 30000 }, () => {
   const buf = crlf([
     'Content-Type: multipart/mixed; boundary=b', '',
     '--b', 'Content-Transfer-Encoding: base64', '', 'aGVs', 'bG8A', '--b', 'Content-Transfer-Encoding: Quoted-Printable', '',
@@ -97,7 +97,7 @@ test('BINARY: decodes base64 and quoted-printable; unknown CTE; invalid content'
   assert.equal(binary(tree, buf, [9]), null);
 });
 
-test('transfer decoders: strict and lenient', () => {
+test('transfer decoders: strict and lenient', { timeout: 30000 }, () => {
   assert.equal(decodeBase64(Buffer.from('SGVsbG8=\r\n'), true).toString(), 'Hello');
   assert.equal(decodeBase64(Buffer.from('SGVsbG8'), true).toString(), 'Hello', 'missing padding is tolerated');
   assert.throws(() => decodeBase64(Buffer.from('SGV*sbG8='), true), TransferDecodeError);
@@ -108,7 +108,7 @@ test('transfer decoders: strict and lenient', () => {
   assert.equal(decodeQuotedPrintable(Buffer.from('=ZZ'), false).toString(), '=ZZ');
 });
 
-test('Content-Type, Content-Disposition, Content-Language', () => {
+test('Content-Type, Content-Disposition, Content-Language', { timeout: 30000 }, () => {
   assert.deepEqual(parseContentType('Text / Plain (c) ; charset = "us-ascii" ; format=flowed'), {
     type: 'text', subtype: 'plain', params: [['charset', 'us-ascii'], ['format', 'flowed']],
   });
@@ -125,21 +125,21 @@ test('Content-Type, Content-Disposition, Content-Language', () => {
   assert.deepEqual(parseLanguage('en-US, fr-CA (Canadian French), x-klingon'), ['en-US', 'fr-CA', 'x-klingon']);
 });
 
-test('charsets: windows-1252 is not ISO-8859-1 (Node 20 decoder bug worked around)', () => {
+test('charsets: windows-1252 is not ISO-8859-1 (Node 20 decoder bug worked around)', { timeout: 30000 }, () => {
   assert.equal(decodeCharset(Uint8Array.from([0x93, 0x80, 0x94]), 'windows-1252'), '“€”');
   assert.equal(decodeCharset(Uint8Array.from([0xe9]), 'iso-8859-1'), 'é');
   assert.equal(decodeCharset(Uint8Array.from([0xf0, 0xd2]), 'koi8-r'), 'Пр');
   assert.equal(decodeCharset(Uint8Array.from([0x41]), 'x-no-such'), null);
 });
 
-test('bare LF is stored as CRLF; CRLF input is returned as is', () => {
+test('bare LF is stored as CRLF; CRLF input is returned as is', { timeout: 30000 }, () => {
   assert.equal(str(toCrlf(Buffer.from('a\nb\r\nc\n'))), 'a\r\nb\r\nc\r\n');
   const same = Buffer.from('a\r\nb\r\n');
   assert.equal(toCrlf(same), same);
   assert.equal(str(toCrlf(Buffer.from('\n\n'))), '\r\n\r\n');
 });
 
-test('message/global: encapsulated, shown as a basic part to IMAP4rev1 and as a message to IMAP4rev2', () => {
+test('message/global: encapsulated, shown as a basic part to IMAP4rev1 and as a message to IMAP4rev2', { timeout: 30000 }, () => {
   const buf = crlf('Content-Type: message/global\n\nSubject: gl\n\nbody\n');
   const tree = parseMessage(buf);
   assert.equal(str(bodyStructure(tree, false)), '("message" "global" NIL NIL NIL "7bit" 21)');

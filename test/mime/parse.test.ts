@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { binary, bodyStructure, envelope, findPart, section, sectionBytes } from '../../src/mime/imap.js';
-import { parseMessage } from '../../src/mime/parse.js';
+import { parseMessage, storedTree } from '../../src/mime/parse.js';
 import { subParts } from '../../src/mime/section.js';
 import type { MimePart, MimeTree } from '../../src/mime/types.js';
 import { loadManifest, loadMessage } from './corpus.js';
@@ -32,7 +32,7 @@ function checkInvariants(tree: MimeTree, buf: Buffer): void {
   });
 }
 
-test('single part: offsets, lines, defaults', () => {
+test('single part: offsets, lines, defaults', { timeout: 30000 }, () => {
   const buf = crlf('From: a@b.example\nSubject: hi\n\nline one\nline two\n');
   const tree = parseMessage(buf);
   checkInvariants(tree, buf);
@@ -42,7 +42,7 @@ test('single part: offsets, lines, defaults', () => {
   assert.equal(tree.root.env?.subject, 'hi');
 });
 
-test('multipart: preamble, epilogue, the CRLF before a delimiter belongs to it', () => {
+test('multipart: preamble, epilogue, the CRLF before a delimiter belongs to it', { timeout: 30000 }, () => {
   const buf = crlf([
     'Content-Type: multipart/mixed; boundary="b"', '', 'preamble', '--b', '', 'one', '--b',
     'Content-Type: text/html', '', '<p>two</p>', '', '--b--', 'epilogue', '',
@@ -56,7 +56,7 @@ test('multipart: preamble, epilogue, the CRLF before a delimiter belongs to it',
   assert.equal(p2.subtype, 'html');
 });
 
-test('boundary delimiter: transport padding allowed, other trailing text is body', () => {
+test('boundary delimiter: transport padding allowed, other trailing text is body', { timeout: 30000 }, () => {
   const buf = crlf('Content-Type: multipart/mixed; boundary=b\n\n--b \t\n\nA\n--bc\n--b-x\n--b--  \n');
   const tree = parseMessage(buf);
   assert.equal(tree.root.parts!.length, 1);
@@ -64,7 +64,7 @@ test('boundary delimiter: transport padding allowed, other trailing text is body
   assert.equal(str(buf.subarray(p.bs, p.be)), 'A\r\n--bc\r\n--b-x');
 });
 
-test('nested multiparts: an outer delimiter closes an inner part never closed; same boundary reused', () => {
+test('nested multiparts: an outer delimiter closes an inner part never closed; same boundary reused', { timeout: 30000 }, () => {
   const buf = crlf([
     'Content-Type: multipart/mixed; boundary=o', '', '--o', 'Content-Type: multipart/alternative; boundary=i', '',
     '--i', '', 'inner one', '--i', '', 'inner two', '--o', '', 'outer two', '--o--', '',
@@ -86,7 +86,7 @@ test('nested multiparts: an outer delimiter closes an inner part never closed; s
   assert.equal(t2.root.parts![0].parts!.length, 1);
 });
 
-test('message/rfc822 is parsed inside; digest children default to message/rfc822', () => {
+test('message/rfc822 is parsed inside; digest children default to message/rfc822', { timeout: 30000 }, () => {
   const buf = crlf([
     'Content-Type: multipart/digest; boundary=d', '', '--d', '', 'Subject: inner', 'From: x@y.example', '', 'hello', '--d--', '',
   ].join('\n'));
@@ -102,7 +102,7 @@ test('message/rfc822 is parsed inside; digest children default to message/rfc822
   assert.match(str(bodyStructure(tree, true)), /^\(\("message" "rfc822" NIL NIL NIL "7bit" 42 \(NIL "inner" /);
 });
 
-test('nesting is bounded: 5000 nested multiparts parse in bounded time and depth', () => {
+test('nesting is bounded: 5000 nested multiparts parse in bounded time and depth', { timeout: 30000 }, () => {
   const depth = 5000;
   let head = 'Content-Type: multipart/mixed; boundary=b0\r\n\r\n';
   for (let i = 1; i <= depth; i++) head += `--b${i - 1}\r\nContent-Type: multipart/mixed; boundary=b${i}\r\n\r\n`;
@@ -120,7 +120,7 @@ test('nesting is bounded: 5000 nested multiparts parse in bounded time and depth
   assert.ok(bodyStructure(tree, true).length > 0);
 });
 
-test('nested message/rfc822 is bounded too', () => {
+test('nested message/rfc822 is bounded too', { timeout: 30000 }, () => {
   const buf = Buffer.from('Content-Type: message/rfc822\r\n\r\n'.repeat(3000) + 'end\r\n', 'latin1');
   const tree = parseMessage(buf);
   checkInvariants(tree, buf);
@@ -128,7 +128,7 @@ test('nested message/rfc822 is bounded too', () => {
   assert.ok(envelope(tree).length > 0);
 });
 
-test('hostile: many open boundaries and many "--" lines stay linear', () => {
+test('hostile: many open boundaries and many "--" lines stay linear', { timeout: 30000 }, () => {
   // 100 nested multiparts sharing 50-character boundaries, then 200k lines that look like delimiters.
   let head = '';
   const b = (i: number): string => 'x'.repeat(48) + String(i).padStart(2, '0');
@@ -143,7 +143,7 @@ test('hostile: many open boundaries and many "--" lines stay linear', () => {
   assert.ok(ms < 3000, `took ${ms} ms for ${buf.length} octets`);
 });
 
-test('the number of parts is bounded', () => {
+test('the number of parts is bounded', { timeout: 30000 }, () => {
   const buf = Buffer.from('Content-Type: multipart/mixed; boundary=b\r\n\r\n' + '--b\r\n\r\nx\r\n'.repeat(20000) + '--b--\r\n', 'latin1');
   const tree = parseMessage(buf, { maxParts: 1000 });
   checkInvariants(tree, buf);
@@ -152,7 +152,7 @@ test('the number of parts is bounded', () => {
   assert.equal(last.be, buf.length, 'the rest of the message stays in the last part');
 });
 
-test('edge inputs: empty, header only, no header, bare LF, NUL', () => {
+test('edge inputs: empty, header only, no header, bare LF, NUL', { timeout: 30000 }, () => {
   for (const s of ['', '\r\n', '\n', 'Subject: x', 'Subject: x\r\n', '\r\nbody only\r\n', 'a\nb\n\nc\n', '\0\0\0', '--', '--\r\n']) {
     const buf = Buffer.from(s, 'latin1');
     const tree = parseMessage(buf);
@@ -166,7 +166,7 @@ test('edge inputs: empty, header only, no header, bare LF, NUL', () => {
   assert.equal(t.root.env?.subject, 'lf');
 });
 
-test('a multipart without parts answers one empty text/plain part', () => {
+test('a multipart without parts answers one empty text/plain part', { timeout: 30000 }, () => {
   const buf = crlf('Content-Type: multipart/mixed\n\n--x\n\nhidden\n--x--\n');
   const tree = parseMessage(buf);
   assert.equal(str(bodyStructure(tree, true)), '(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0 NIL NIL NIL NIL) "mixed" NIL NIL NIL NIL)');
@@ -242,7 +242,7 @@ test('fuzz: random truncations and corruptions of corpus messages never throw', 
   assert.equal(runs, 237 * 6);
 });
 
-test('fuzz: every cut of a nested message keeps the invariants', () => {
+test('fuzz: every cut of a nested message keeps the invariants', { timeout: 30000 }, () => {
   const entry = loadManifest().find((e) => e.n === 104)!;
   const full = loadMessage(entry);
   for (let cut = 0; cut <= full.length; cut++) {
@@ -251,4 +251,12 @@ test('fuzz: every cut of a nested message keeps the invariants', () => {
     checkInvariants(tree, buf);
     exercise(tree, buf);
   }
+});
+
+test('a stored tree is read back; another version is refused so the message is parsed again', { timeout: 30000 }, () => {
+  const buf = crlf('Subject: s\n\nb\n');
+  const json = JSON.stringify(parseMessage(buf));
+  assert.deepEqual(storedTree(json), parseMessage(buf));
+  assert.equal(storedTree(json.replace('"v":1', '"v":0')), null);
+  assert.equal(storedTree('not json'), null);
 });
