@@ -157,8 +157,9 @@ export class OutboundScheduler implements RemoteTransport {
     let wait = MINUTE;
     try {
       const next = this.o.db
-        .prepare<[], { t: number | null }>(`SELECT min(r.next_attempt) AS t FROM queue_rcpt r JOIN queue q ON q.id = r.queue_id WHERE r.status = 'remote' AND q.held = 0`)
-        .get()?.t;
+        // Rows due now but waiting for a free slot are picked up when a delivery ends (kick).
+        .prepare<[number], { t: number | null }>(`SELECT min(r.next_attempt) AS t FROM queue_rcpt r JOIN queue q ON q.id = r.queue_id WHERE r.status = 'remote' AND r.next_attempt > ? AND q.held = 0`)
+        .get(Date.now())?.t;
       if (next !== null && next !== undefined) wait = Math.min(MINUTE, Math.max(50, next - Date.now() + 20));
     } catch {
       // The database is closing; the minute timer is harmless.
