@@ -55,7 +55,3 @@ export function withoutNul(b: Buffer): Buffer {
   return c;
 }
 
-/** The MIME tree's JSON, stored with the blob when the message arrives (DESIGN.md: parsed once). */
-export function mimeJsonOf(_raw: Buffer): string | null {
-  return null;
-}

@@ -1,40 +1,125 @@
 import type { Session } from './session.js';
 import type { ViewMessage } from './selected.js';
 import type { Section } from './commands/fetch.js';
-import type { Value } from './writer.js';
 import { no } from './errors.js';
-import { headerEnd } from './message.js';
+import { parseMessage } from '../mime/parse.js';
+import { MIME_TREE_VERSION, type MimePart, type MimeTree } from '../mime/types.js';
+import { binary, bodyStructure, envelope, section, sectionBytes } from '../mime/imap.js';
+import { decodeTransfer } from '../mime/transfer.js';
+import { paramValue } from '../mime/params.js';
+import { bodyText as partText, decodeEncodedWords } from '../mime/text.js';
+import type { Store } from '../store/types.js';
 
-/** The octets of one part, and whether its transfer encoding could not be undone (BINARY). */
+/** The octets of one part; `binary`: send as literal8 (RFC 3516 4.3). */
 export interface PartBytes {
   bytes: Buffer;
+  binary?: boolean;
   unknownCte?: boolean;
 }
 
 /**
- * FETCH items that need the message's MIME structure (ENVELOPE, BODY, BODYSTRUCTURE,
- * BODY[part], BINARY[part]). They come from src/mime's tree, parsed once at delivery.
- * Until that module is in the tree, only what needs no MIME parse is answered: part 1 of a
- * message is its body, 1.MIME its header (RFC 9051 6.4.5 for non-multipart messages).
+ * FETCH items that need the message's MIME structure, from the tree src/mime parsed once at
+ * delivery or APPEND and the store kept as JSON (DESIGN.md): ENVELOPE, BODY, BODYSTRUCTURE
+ * need no message file at all; BODY[part] and BINARY[part] are slices of it.
  */
-export async function bodyPart(_s: Session, _m: ViewMessage, raw: Buffer, sec: Section, binary: boolean): Promise<PartBytes | null> {
-  if (sec.part.length === 1 && sec.part[0] === 1 && !binary && !isMultipart(raw)) {
-    const he = headerEnd(raw);
-    if (sec.text === '' || sec.text === 'TEXT') return { bytes: raw.subarray(he) };
-    if (sec.text === 'MIME' || sec.text === 'HEADER') return { bytes: raw.subarray(0, he) };
+const CACHE_MAX = 4096;
+const cache = new Map<string, MimeTree>();
+
+function remember(blobId: string, t: MimeTree): MimeTree {
+  if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
+  cache.set(blobId, t);
+  return t;
+}
+
+/** The JSON stored with a blob: the parsed tree of its bytes. */
+export function mimeJsonOf(raw: Buffer): string {
+  return JSON.stringify(parseMessage(raw));
+}
+
+/** Loads the trees of many messages with one query (a FETCH of a range needs them all). */
+export async function preloadTrees(store: Store, msgs: ViewMessage[]): Promise<void> {
+  const missing = [...new Set(msgs.map((m) => m.blobId).filter((b) => !cache.has(b)))];
+  if (!missing.length) return;
+  const rows = await store.getMime(missing);
+  for (const [id, json] of rows) {
+    if (!json) continue;
+    try {
+      const t = JSON.parse(json) as MimeTree;
+      if (t.v === MIME_TREE_VERSION) remember(id, t);
+    } catch {
+      /* re-parsed on use */
+    }
   }
-  throw no('this part of the message cannot be served yet (MIME index missing)', 'CANNOT');
 }
 
-function isMultipart(raw: Buffer): boolean {
-  const h = raw.subarray(0, headerEnd(raw)).toString('latin1');
-  return /^content-type:\s*multipart\//im.test(h);
+/** The tree of a message: cached, stored, or parsed now from `raw` (and stored for next time). */
+export async function treeOf(s: Session, m: ViewMessage, raw?: Buffer): Promise<MimeTree> {
+  const hit = cache.get(m.blobId);
+  if (hit) return hit;
+  await preloadTrees(s.ctx.store, [m]);
+  const again = cache.get(m.blobId);
+  if (again) return again;
+  const bytes = raw ?? (await s.ctx.blobs.read(m.blobId));
+  const t = parseMessage(bytes);
+  await s.ctx.store.setMime(m.blobId, JSON.stringify(t));
+  return remember(m.blobId, t);
 }
 
-export async function envelopeOf(_s: Session, _m: ViewMessage, _raw: Buffer): Promise<Value> {
-  throw no('ENVELOPE is not available yet (MIME index missing)', 'CANNOT');
+export async function envelopeOf(s: Session, m: ViewMessage): Promise<Buffer> {
+  return envelope(await treeOf(s, m));
 }
 
-export async function structureOf(_s: Session, _m: ViewMessage, _raw: Buffer, _ext: boolean): Promise<Value> {
-  throw no('BODYSTRUCTURE is not available yet (MIME index missing)', 'CANNOT');
+export async function structureOf(s: Session, m: ViewMessage, extensible: boolean): Promise<Buffer> {
+  return bodyStructure(await treeOf(s, m), extensible, s.rev2);
+}
+
+/**
+ * BODY[part...] and BINARY[part] (RFC 9051 6.4.5, RFC 3516). null: the part does not exist;
+ * a HEADER/TEXT of a part that is not a message is the empty string.
+ */
+export async function bodyPart(s: Session, m: ViewMessage, raw: Buffer, sec: Section, isBinary: boolean): Promise<PartBytes | null> {
+  const tree = await treeOf(s, m, raw);
+  if (isBinary) {
+    const r = binary(tree, raw, sec.part);
+    if (!r) return null;
+    if (!r.ok) {
+      if (r.code === 'UNKNOWN-CTE') return { bytes: Buffer.alloc(0), unknownCte: true };
+      throw no(r.message, 'PARSE');
+    }
+    return { bytes: r.data, binary: r.binary };
+  }
+  const spec = { part: sec.part, text: sec.text || undefined, fields: sec.fields.length ? sec.fields : undefined };
+  const r = section(tree, spec);
+  if (!r) return sec.text && sec.text !== 'MIME' ? { bytes: Buffer.alloc(0) } : null;
+  return { bytes: sectionBytes(raw, r) };
+}
+
+/**
+ * SEARCH BODY text: every leaf part's body with its transfer encoding undone and its charset
+ * decoded, part headers' encoded words too (file names are searchable), as Dovecot does.
+ */
+export function searchableBody(tree: MimeTree, raw: Buffer): string {
+  const out: string[] = [];
+  const walk = (p: MimePart, depth: number) => {
+    if (depth > 50) return;
+    if (depth > 0 && p.hs < p.bs) out.push(decodeEncodedWords(raw.toString('latin1', p.hs, p.bs)));
+    if (p.parts) {
+      for (const c of p.parts) walk(c, depth + 1);
+      return;
+    }
+    if (p.message) {
+      walk(p.message, depth + 1);
+      return;
+    }
+    const body = raw.subarray(p.bs, p.be);
+    let data: Buffer = body;
+    try {
+      data = decodeTransfer(body, p.encoding, false) ?? body;
+    } catch {
+      data = body;
+    }
+    out.push(partText(data, p.type === 'text' ? paramValue(p.params, 'charset') : undefined));
+  };
+  walk(tree.root, 0);
+  return out.join('\n');
 }

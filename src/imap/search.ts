@@ -4,8 +4,16 @@ import { bad, no } from './errors.js';
 import type { SelectedMailbox, ViewMessage } from './selected.js';
 import { inRanges, resolveRanges, type SequenceSet } from './sequence.js';
 import { headerEnd } from './message.js';
-import { decodeWords, fold, foldSpace, headerValues } from './text.js';
-import { bodyText, sentDate } from './content.js';
+import { headerValues } from './text.js';
+import { searchableBody } from './mimeview.js';
+import type { MimeTree } from '../mime/types.js';
+import { decodeEncodedWords, foldCase } from '../mime/text.js';
+import { parseMessageDate } from '../mime/date.js';
+
+/** Case-folded (i;unicode-casemap-like), white space runs as one space (as Dovecot compares). */
+function fold(s: string): string {
+  return foldCase(s).replace(/\s+/g, ' ');
+}
 
 /** A search key (RFC 9051 6.4.4, RFC 7162 3.1.5 MODSEQ, RFC 5182 "$"). */
 export type Key =
@@ -80,11 +88,11 @@ function parseKey(a: Args, st: { content: boolean; modseq: boolean; charset: str
     case 'UNKEYWORD': return { k: 'flag', flag: a.atom('keyword'), set: false };
     case 'BCC': case 'CC': case 'FROM': case 'TO': case 'SUBJECT':
       st.content = true;
-      return { k: 'header', field: u.toLowerCase(), text: foldSpace(str(a, st, u)) };
+      return { k: 'header', field: u.toLowerCase(), text: fold(str(a, st, u)) };
     case 'HEADER': {
       st.content = true;
       const field = a.astring('header field name');
-      return { k: 'header', field: field.toLowerCase(), text: foldSpace(str(a, st, 'header text')) };
+      return { k: 'header', field: field.toLowerCase(), text: fold(str(a, st, 'header text')) };
     }
     case 'BODY': case 'TEXT':
       st.content = true;
@@ -131,7 +139,7 @@ export class Content {
   private rawP: Promise<Buffer> | null = null;
   private headerS: string | null = null;
   private bodyS: string | null = null;
-  constructor(private readonly read: () => Promise<Buffer>) {}
+  constructor(private readonly read: () => Promise<Buffer>, private readonly tree: () => Promise<MimeTree>) {}
   raw(): Promise<Buffer> {
     return (this.rawP ??= this.read());
   }
@@ -143,7 +151,7 @@ export class Content {
     return this.headerS;
   }
   async body(): Promise<string> {
-    if (this.bodyS === null) this.bodyS = fold(bodyText(await this.raw()));
+    if (this.bodyS === null) this.bodyS = fold(searchableBody(await this.tree(), await this.raw()));
     return this.bodyS;
   }
 }
@@ -169,9 +177,11 @@ export async function matches(key: Key, m: ViewMessage, i: number, c: Content | 
         const d = new Date(m.internalDate);
         t = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
       } else {
-        t = sentDate(await c!.header());
-        // Messages without a usable Date count as dated at the epoch (as Dovecot does).
-        if (t === null) t = 0;
+        // RFC 9051 6.4.4: the date as written, time and zone disregarded; no usable Date counts
+        // as the epoch (as Dovecot does).
+        const v = headerValues(await c!.header(), 'date')[0];
+        const p = v === undefined ? null : parseMessageDate(v);
+        t = p ? Date.UTC(p.year, p.month - 1, p.day) : 0;
       }
       return key.op === 'before' ? t < key.day : key.op === 'on' ? t === key.day : t >= key.day;
     }
@@ -189,18 +199,18 @@ export async function matches(key: Key, m: ViewMessage, i: number, c: Content | 
       const vals = headerValues(await c!.header(), key.field);
       // RFC 9051 6.4.4: HEADER field "" matches every message that has the field.
       if (!key.text) return vals.length > 0;
-      return vals.some((v) => foldSpace(decodeWords(v)).includes(key.text));
+      return vals.some((v) => fold(decodeEncodedWords(v)).includes(key.text));
     }
     case 'body': return (await c!.body()).includes(key.text);
     case 'text': {
-      if (fold(decodeWords(await c!.header())).includes(key.text)) return true;
+      if (fold(decodeEncodedWords(await c!.header())).includes(key.text)) return true;
       return (await c!.body()).includes(key.text);
     }
   }
 }
 
 /** Runs a search over the selected mailbox; returns matching indexes (0-based). */
-export async function runSearch(p: SearchProgram, box: SelectedMailbox, saved: number[] | null, read: (m: ViewMessage) => Promise<Buffer>): Promise<number[]> {
+export async function runSearch(p: SearchProgram, box: SelectedMailbox, saved: number[] | null, read: (m: ViewMessage) => Promise<Buffer>, tree: (m: ViewMessage) => Promise<MimeTree>): Promise<number[]> {
   const env: EvalEnv = { box, saved, maxSeq: box.msgs.length, maxUid: box.maxUid };
   const out: number[] = [];
   for (let i = 0; i < box.msgs.length; i++) {
@@ -213,7 +223,7 @@ export async function runSearch(p: SearchProgram, box: SelectedMailbox, saved: n
         continue;
       }
     }
-    const c = p.content ? new Content(() => read(m)) : null;
+    const c = p.content ? new Content(() => read(m), () => tree(m)) : null;
     try {
       if (await matches(p.key, m, i, c, env)) out.push(i);
     } catch (e) {

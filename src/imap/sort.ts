@@ -1,10 +1,11 @@
 import type { Args } from './args.js';
 import { bad } from './errors.js';
 import type { SelectedMailbox, ViewMessage } from './selected.js';
-import { headerEnd } from './message.js';
-import { decodeWords, fold, headerValues, unfold } from './text.js';
-import { parseRfc5322Date } from './content.js';
-import { firstAddress } from './address.js';
+import type { MimeTree, ByteString } from '../mime/types.js';
+import { parseAddressFields } from '../mime/address.js';
+import { parseMessageDate } from '../mime/date.js';
+import { baseSubject as mimeBaseSubject, decodeEncodedWords, foldCase } from '../mime/text.js';
+import { byteStringToText } from '../mime/charset.js';
 
 /** RFC 5256 3 sort keys, with RFC 5957 DISPLAYFROM / DISPLAYTO. */
 export interface SortKey { key: string; reverse: boolean }
@@ -29,80 +30,61 @@ export function parseSortCriteria(l: Args): SortKey[] {
   return out;
 }
 
-/** RFC 5256 2.1: the base subject, and whether the original was a reply or forward. */
-export function baseSubject(raw: string): { base: string; reply: boolean } {
-  let s = decodeWords(unfold(raw)).replace(/[\t\r\n ]+/g, ' ').trim();
-  let reply = false;
-  for (;;) {
-    let prev: string;
-    // (2) trailers "(fwd)" and white space
-    do {
-      prev = s;
-      s = s.replace(/\s*\(fwd\)\s*$/i, '').replace(/\s+$/, '');
-    } while (s !== prev);
-    // (3)-(5) leaders "[blob] Re:" and lone blobs
-    do {
-      prev = s;
-      const m = /^((?:\[[^[\]]*\]\s*)*)(?:re|fwd?)\s*(?:\[[^[\]]*\]\s*)?:\s*/i.exec(s);
-      if (m) {
-        s = s.slice(m[0].length);
-        reply = true;
-      }
-      const b = /^\[[^[\]]*\]\s*/.exec(s);
-      if (b && s.length > b[0].length) s = s.slice(b[0].length);
-    } while (s !== prev);
-    // (6) "[fwd: ...]"
-    const f = /^\[fwd:\s*(.*)\]$/is.exec(s);
-    if (f) {
-      s = f[1];
-      reply = true;
-      continue;
-    }
-    break;
-  }
-  return { base: fold(s), reply };
+/** RFC 5256 2.1 base subject, case-folded, and whether the subject was a reply or forward. */
+export function baseSubject(raw: ByteString | undefined): { base: string; reply: boolean } {
+  if (raw === undefined) return { base: '', reply: false };
+  const base = mimeBaseSubject(raw);
+  const full = decodeEncodedWords(raw).replace(/[ \t\r\n]+/g, ' ').replace(/(?: |\(fwd\))+$/i, '').trim();
+  // (1)-(6) removed something that marks a reply or a forward.
+  const reply = /^(?:\[[^[\]]*\] *)*(?:re|fwd?) *(?:\[[^[\]]*\] *)?:/i.test(full) || /^\[fwd:/i.test(full) || /\(fwd\)\s*$/i.test(raw);
+  return { base: foldCase(base), reply };
 }
 
-/** The sent date in ms (Date header), or the internal date when there is no valid Date (RFC 5256 2.2). */
-export function sortDate(header: string, m: ViewMessage): number {
-  const v = headerValues(header, 'date')[0];
-  const p = v ? parseRfc5322Date(v) : null;
-  return p ? p.ms : m.internalDate;
+/** RFC 5256 2.2: the Date header's instant; the internal date when it is missing or invalid. */
+export function sortDate(tree: MimeTree, m: ViewMessage): number {
+  const d = tree.root.env?.date;
+  const p = d === undefined ? null : parseMessageDate(d);
+  return p ? p.time : m.internalDate;
 }
 
-function addressKey(header: string, field: string, display: boolean): string {
-  const v = headerValues(header, field);
-  const a = v.length ? firstAddress(v.join(', ')) : null;
+/**
+ * FROM/TO/CC (RFC 5256: the first address's mailbox) and DISPLAY* (RFC 5957: its decoded
+ * display name, else the address). A group comes first as its name, as ENVELOPE writes it.
+ */
+function addressKey(values: ByteString[] | undefined, display: boolean): string {
+  const a = parseAddressFields(values)[0];
   if (!a) return '';
-  if (display) return fold(a.name ? decodeWords(a.name) : a.mailbox + (a.host ? '@' + a.host : ''));
-  return fold(a.mailbox);
+  if (a.group === 'start') return foldCase(byteStringToText(a.mailbox ?? ''));
+  if (a.group === 'end') return '';
+  if (display) {
+    const name = a.name === null ? '' : decodeEncodedWords(a.name).trim();
+    if (name) return foldCase(name);
+    return foldCase(byteStringToText((a.mailbox ?? MISSING) + (a.host === null ? '' : '@' + a.host)));
+  }
+  return foldCase(byteStringToText(a.mailbox || MISSING));
 }
 
-export async function sortMessages(idx: number[], box: SelectedMailbox, criteria: SortKey[], read: (m: ViewMessage) => Promise<Buffer>): Promise<number[]> {
-  const needsHeader = criteria.some((c) => !['ARRIVAL', 'SIZE'].includes(c.key));
+/** What ENVELOPE shows for a mailbox that is not there (src/mime, as Dovecot): sorted the same way. */
+const MISSING = 'MISSING_MAILBOX';
+
+export async function sortMessages(idx: number[], box: SelectedMailbox, criteria: SortKey[], tree: (m: ViewMessage) => Promise<MimeTree>): Promise<number[]> {
+  const needsTree = criteria.some((c) => !['ARRIVAL', 'SIZE'].includes(c.key));
   const keys = new Map<number, (string | number)[]>();
   for (const i of idx) {
     const m = box.msgs[i];
-    let header = '';
-    if (needsHeader) {
-      try {
-        const raw = await read(m);
-        header = raw.subarray(0, headerEnd(raw)).toString('latin1');
-      } catch {
-        /* expunged meanwhile: sorts with empty keys */
-      }
-    }
+    const t = needsTree ? await tree(m) : null;
+    const env = t?.root.env ?? {};
     keys.set(i, criteria.map((c) => {
       switch (c.key) {
         case 'ARRIVAL': return m.internalDate;
         case 'SIZE': return m.size;
-        case 'DATE': return sortDate(header, m);
-        case 'SUBJECT': return baseSubject(headerValues(header, 'subject')[0] ?? '').base;
-        case 'FROM': return addressKey(header, 'from', false);
-        case 'TO': return addressKey(header, 'to', false);
-        case 'CC': return addressKey(header, 'cc', false);
-        case 'DISPLAYFROM': return addressKey(header, 'from', true);
-        default: return addressKey(header, 'to', true);
+        case 'DATE': return sortDate(t!, m);
+        case 'SUBJECT': return baseSubject(env.subject).base;
+        case 'FROM': return addressKey(env.from, false);
+        case 'TO': return addressKey(env.to, false);
+        case 'CC': return addressKey(env.cc, false);
+        case 'DISPLAYFROM': return addressKey(env.from, true);
+        default: return addressKey(env.to, true);
       }
     }));
   }

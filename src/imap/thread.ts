@@ -1,6 +1,5 @@
 import type { SelectedMailbox, ViewMessage } from './selected.js';
-import { headerEnd } from './message.js';
-import { headerValues } from './text.js';
+import type { MimeTree } from '../mime/types.js';
 import { baseSubject, sortDate } from './sort.js';
 
 /** A thread node: a message (its index in the mailbox) or a dummy (msg null). */
@@ -24,29 +23,24 @@ function ids(v: string | undefined): string[] {
   return [...v.matchAll(MSGID)].map((m) => m[1].trim()).filter(Boolean);
 }
 
-async function infos(idx: number[], box: SelectedMailbox, read: (m: ViewMessage) => Promise<Buffer>): Promise<Info[]> {
+async function infos(idx: number[], box: SelectedMailbox, tree: (m: ViewMessage) => Promise<MimeTree>): Promise<Info[]> {
   const out: Info[] = [];
   for (const i of idx) {
     const m = box.msgs[i];
-    let header = '';
-    try {
-      const raw = await read(m);
-      header = raw.subarray(0, headerEnd(raw)).toString('latin1');
-    } catch {
-      /* expunged meanwhile */
-    }
-    const mid = ids(headerValues(header, 'message-id')[0])[0] ?? null;
-    let refs = ids(headerValues(header, 'references').join(' '));
+    const t = await tree(m);
+    const env = t.root.env ?? {};
+    const mid = ids(env.messageId)[0] ?? null;
+    let refs = ids(env.references);
     // RFC 5256 3 (1)(A): without References, the first message id of In-Reply-To.
-    if (!refs.length) refs = ids(headerValues(header, 'in-reply-to')[0]).slice(0, 1);
-    out.push({ i, id: mid, refs, subject: baseSubject(headerValues(header, 'subject')[0] ?? ''), date: sortDate(header, m) });
+    if (!refs.length) refs = ids(env.inReplyTo).slice(0, 1);
+    out.push({ i, id: mid, refs, subject: baseSubject(env.subject), date: sortDate(t, m) });
   }
   return out;
 }
 
 /** RFC 5256 THREAD; `idx` are the messages matching the search, in sequence order. */
-export async function threadMessages(idx: number[], box: SelectedMailbox, algo: 'REFERENCES' | 'ORDEREDSUBJECT', read: (m: ViewMessage) => Promise<Buffer>): Promise<ThreadNode[]> {
-  const list = await infos(idx, box, read);
+export async function threadMessages(idx: number[], box: SelectedMailbox, algo: 'REFERENCES' | 'ORDEREDSUBJECT', tree: (m: ViewMessage) => Promise<MimeTree>): Promise<ThreadNode[]> {
+  const list = await infos(idx, box, tree);
   return algo === 'ORDEREDSUBJECT' ? orderedSubject(list) : references(list);
 }
 

@@ -9,6 +9,7 @@ import { QuotaExceededError } from '../store/types.js';
 import type { Intake, MessageEnvelope } from './types.js';
 import type { DsnRecipient } from './dsn.js';
 import { Bouncer } from './bounce.js';
+import { parseMessage } from '../mime/parse.js';
 
 interface DueRow {
   queue_id: string;
@@ -173,6 +174,8 @@ export class QueueManager {
       plans.push({ row, targets: r.targets, inboxes, problems: r.problems });
     }
 
+    await this.indexMime(plans.filter((p) => p.targets.some((t) => t.kind === 'local')).map((p) => p.row.blob_id));
+
     const failures: Failure[] = [];
     const delivered: { row: DueRow; user: string; mailboxId: number; uid: number }[] = [];
     const remoteMarked: string[] = [];
@@ -239,6 +242,24 @@ export class QueueManager {
     await this.reportDelivered(delivered);
     await this.finish([...touched]);
     return rows.length;
+  }
+
+  /**
+   * DESIGN.md: MIME is parsed once, at delivery; the tree is stored with the blob so that IMAP
+   * FETCH of ENVELOPE/BODYSTRUCTURE reads no file and BODY[part] is a slice of one.
+   */
+  private async indexMime(blobIds: string[]): Promise<void> {
+    const need = this.db.prepare<[string], { id: string }>('SELECT id FROM blobs WHERE id = ? AND mime IS NULL');
+    const set = this.db.prepare('UPDATE blobs SET mime = ? WHERE id = ?');
+    for (const id of new Set(blobIds)) {
+      if (!need.get(id)) continue;
+      try {
+        set.run(JSON.stringify(parseMessage(await this.blobs.read(id))), id);
+      } catch (e) {
+        // IMAP parses it on first use instead; delivery does not wait for it.
+        this.log.warn(null, `cannot index MIME of blob ${id}: ${(e as Error).message}`);
+      }
+    }
   }
 
   /** Sends one DSN per queue entry for its failed recipients, then marks them failed. */

@@ -5,21 +5,8 @@ import { decodeName, need, resolve } from '../names.js';
 import { parseDateTime } from '../args.js';
 import { newQueueId } from '../../queue/ids.js';
 import { QuotaExceededError, type AppendRequest } from '../../store/types.js';
-import { mimeJsonOf } from '../message.js';
-
-/** RFC 5322 wants CRLF; a bare LF in a text literal is stored as CRLF (a literal8 is kept as sent). */
-export function normaliseLineEnds(b: Buffer): Buffer {
-  let bare = 0;
-  for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) if (i === 0 || b[i - 1] !== 13) bare++;
-  if (!bare) return b;
-  const out = Buffer.allocUnsafe(b.length + bare);
-  let o = 0;
-  for (let i = 0; i < b.length; i++) {
-    if (b[i] === 10 && (i === 0 || b[i - 1] !== 13)) out[o++] = 13;
-    out[o++] = b[i];
-  }
-  return out;
-}
+import { mimeJsonOf } from '../mimeview.js';
+import { toCrlf } from '../../mime/crlf.js';
 
 /** Writes a message body as a blob file, on disk (fsync) before the database row points at it. */
 export async function writeBlob(s: Session, body: Buffer): Promise<string> {
@@ -68,7 +55,7 @@ export const appendCommands: Record<string, CommandSpec> = {
           body = tok.value;
           binary = tok.binary;
         }
-        msgs.push({ flags: flags.filter((f) => f !== '\\Recent'), date, body: binary ? body : normaliseLineEnds(body) });
+        msgs.push({ flags: flags.filter((f) => f !== '\\Recent'), date, body: binary ? body : toCrlf(body) });
       }
       if (!msgs.length) throw bad('APPEND needs a message');
       const r = await resolve(s, name);

@@ -4,9 +4,9 @@ import { formatDateTime } from '../args.js';
 import { bad, no } from '../errors.js';
 import type { ViewMessage } from '../selected.js';
 import { formatSet, inRanges, resolveRanges } from '../sequence.js';
-import { headerEnd, pickFields, withoutNul } from '../message.js';
-import { bodyPart, envelopeOf, structureOf, type PartBytes } from '../mimeview.js';
-import { encode, type Piece } from '../writer.js';
+import { withoutNul } from '../message.js';
+import { bodyPart, envelopeOf, preloadTrees, structureOf, type PartBytes } from '../mimeview.js';
+import type { Piece } from '../writer.js';
 
 /** A parsed section spec (RFC 9051 6.4.5): part numbers, then what of the part. */
 export interface Section {
@@ -93,16 +93,12 @@ function parseItems(list: Args, uidCmd: boolean): Item[] {
 }
 
 /** The octets of a section of a message, before any partial. null: no such part (NIL). */
-async function sectionBytes(s: Session, m: ViewMessage, raw: Buffer, sec: Section, binary: boolean): Promise<PartBytes | null> {
-  if (!sec.part.length) {
-    const he = headerEnd(raw);
-    if (sec.text === '') return { bytes: raw };
-    if (sec.text === 'HEADER') return { bytes: raw.subarray(0, he) };
-    if (sec.text === 'TEXT') return { bytes: raw.subarray(he) };
-    return { bytes: pickFields(raw.subarray(0, he), sec.fields, sec.text === 'HEADER.FIELDS.NOT') };
-  }
+function sectionBytes(s: Session, m: ViewMessage, raw: Buffer, sec: Section, binary: boolean): Promise<PartBytes | null> {
   return bodyPart(s, m, raw, sec, binary);
 }
+
+const HEADER: Section = { part: [], text: 'HEADER', fields: [] };
+const TEXT: Section = { part: [], text: 'TEXT', fields: [] };
 
 function applyPartial(b: Buffer, p: { start: number; length: number | null } | null): Buffer {
   if (!p) return b;
@@ -162,12 +158,14 @@ async function fetch(s: Session, c: Parameters<CommandSpec['run']>[1]) {
   }
 
   const needsRaw = items.some((i) => i.kind === 'section' || i.kind === 'binary.size' || i.kind.startsWith('RFC822') && i.kind !== 'RFC822.SIZE');
-  const needsMime = items.some((i) => i.kind === 'ENVELOPE' || i.kind === 'BODY' || i.kind === 'BODYSTRUCTURE');
+  const needsMime = needsRaw || items.some((i) => i.kind === 'ENVELOPE' || i.kind === 'BODY' || i.kind === 'BODYSTRUCTURE');
+  // One query for the MIME trees of the whole set, not one per message.
+  if (needsMime) await preloadTrees(s.ctx.store, idx.map((i) => box.msgs[i]));
   let gone = 0;
   for (const i of idx) {
     const m = box.msgs[i];
     let raw: Buffer | null = null;
-    if (needsRaw || needsMime) {
+    if (needsRaw) {
       try {
         raw = await s.ctx.blobs.read(m.blobId);
       } catch {
@@ -190,17 +188,17 @@ async function fetch(s: Session, c: Parameters<CommandSpec['run']>[1]) {
         case 'INTERNALDATE': out.push(`INTERNALDATE "${formatDateTime(m.internalDate)}"`); break;
         case 'RFC822.SIZE': out.push(`RFC822.SIZE ${m.size}`); break;
         case 'MODSEQ': out.push(`MODSEQ (${m.modSeq})`); break;
-        case 'ENVELOPE': out.push('ENVELOPE ', ...encode(await envelopeOf(s, m, raw!), s.utf8)); break;
-        case 'BODY': out.push('BODY ', ...encode(await structureOf(s, m, raw!, false), s.utf8)); break;
-        case 'BODYSTRUCTURE': out.push('BODYSTRUCTURE ', ...encode(await structureOf(s, m, raw!, true), s.utf8)); break;
+        case 'ENVELOPE': out.push('ENVELOPE ', await envelopeOf(s, m)); break;
+        case 'BODY': out.push('BODY ', await structureOf(s, m, false)); break;
+        case 'BODYSTRUCTURE': out.push('BODYSTRUCTURE ', await structureOf(s, m, true)); break;
         case 'RFC822': out.push(`RFC822 {${raw!.length}}\r\n`, withoutNul(raw!)); break;
         case 'RFC822.HEADER': {
-          const h = raw!.subarray(0, headerEnd(raw!));
+          const h = (await sectionBytes(s, m, raw!, HEADER, false))!.bytes;
           out.push(`RFC822.HEADER {${h.length}}\r\n`, withoutNul(h));
           break;
         }
         case 'RFC822.TEXT': {
-          const t = raw!.subarray(headerEnd(raw!));
+          const t = (await sectionBytes(s, m, raw!, TEXT, false))!.bytes;
           out.push(`RFC822.TEXT {${t.length}}\r\n`, withoutNul(t));
           break;
         }
@@ -219,8 +217,8 @@ async function fetch(s: Session, c: Parameters<CommandSpec['run']>[1]) {
           }
           const data = applyPartial(b.bytes, it.partial);
           if (it.binary) {
-            // RFC 3516 4.3: literal8 when the decoded data has NUL.
-            out.push(`${it.label} ${data.indexOf(0) >= 0 ? '~' : ''}{${data.length}}\r\n`, data);
+            // RFC 3516 4.3: literal8 for decoded data.
+            out.push(`${it.label} ${b.binary || data.indexOf(0) >= 0 ? '~' : ''}{${data.length}}\r\n`, data);
           } else out.push(`${it.label} {${data.length}}\r\n`, withoutNul(data));
           break;
         }

@@ -4,12 +4,19 @@ import { checkCharset, parseSearch, runSearch } from '../search.js';
 import { formatSet } from '../sequence.js';
 import { sortMessages, parseSortCriteria } from '../sort.js';
 import { threadMessages, type ThreadNode } from '../thread.js';
+import { preloadTrees, treeOf } from '../mimeview.js';
+import type { ViewMessage } from '../selected.js';
 
 const RETURN_OPTS = ['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE'];
 
 /** `read` for the search engine: the message file. */
 function reader(s: Session) {
   return (m: { blobId: string }) => s.ctx.blobs.read(m.blobId);
+}
+
+/** The MIME tree of a message (stored at delivery; see mimeview.ts). */
+function trees(s: Session) {
+  return (m: ViewMessage) => treeOf(s, m);
 }
 
 /** RFC 9051 6.4.4 SEARCH, RFC 4731 ESEARCH, RFC 5182 SEARCHRES, RFC 7162 3.1.5 MODSEQ. */
@@ -35,7 +42,7 @@ async function search(s: Session, c: Command) {
   const prog = parseSearch(c.args, charset);
   if (prog.modseq) s.enabled.add('CONDSTORE');
   if (box.dirty) await s.announce(box, c.uid);
-  const idx = await runSearch(prog, box, s.saved, reader(s));
+  const idx = await runSearch(prog, box, s.saved, reader(s), trees(s));
   const nums = idx.map((i) => (c.uid ? box.msgs[i].uid : i + 1));
   const highest = prog.modseq && idx.length ? Math.max(...idx.map((i) => box.msgs[i].modSeq)) : 0;
   if (ret?.has('SAVE')) s.saved = idx.map((i) => box.msgs[i].uid);
@@ -65,8 +72,9 @@ async function sort(s: Session, c: Command) {
   const charset = checkCharset(c.args.astring('charset'));
   const prog = parseSearch(c.args, charset);
   if (box.dirty) await s.announce(box, c.uid);
-  const idx = await runSearch(prog, box, s.saved, reader(s));
-  const sorted = await sortMessages(idx, box, criteria, reader(s));
+  const idx = await runSearch(prog, box, s.saved, reader(s), trees(s));
+  await preloadTrees(s.ctx.store, idx.map((i) => box.msgs[i]));
+  const sorted = await sortMessages(idx, box, criteria, trees(s));
   s.untagged(`SORT${sorted.map((i) => ' ' + (c.uid ? box.msgs[i].uid : i + 1)).join('')}`);
 }
 
@@ -96,8 +104,9 @@ async function thread(s: Session, c: Command) {
   const charset = checkCharset(c.args.astring('charset'));
   const prog = parseSearch(c.args, charset);
   if (box.dirty) await s.announce(box, c.uid);
-  const idx = await runSearch(prog, box, s.saved, reader(s));
-  const roots = await threadMessages(idx, box, algo, reader(s));
+  const idx = await runSearch(prog, box, s.saved, reader(s), trees(s));
+  await preloadTrees(s.ctx.store, idx.map((i) => box.msgs[i]));
+  const roots = await threadMessages(idx, box, algo, trees(s));
   const text = formatThread(roots, (i) => (c.uid ? box.msgs[i].uid : i + 1));
   s.untagged(`THREAD${text ? ' ' + text : ''}`);
 }
