@@ -1,11 +1,13 @@
 import { ConfigError } from './errors.js';
+import { parseTarget, splitList } from '../delivery/targets.js';
 
 /**
  * The aliases file in /etc/aliases format (S16, aliases(5)):
  *   name: target, target, ...
  * continuation lines start with white space; '#' starts a comment line. Names are local parts
  * (case-insensitive) and apply to every local domain. Targets are local names, full addresses,
- * or forms later issues add (:include:, /file, |program), refused here with a clear message.
+ * |programs, /files, :include: lists, new@address.REDIRECT and error: refusals
+ * (src/delivery/targets.ts), kept as written here and acted on by recipient resolution.
  */
 export type Aliases = Map<string, string[]>;
 
@@ -48,22 +50,13 @@ export function parseAliases(text: string, file: string): Aliases {
 }
 
 function splitTargets(value: string, file: string, line: number): string[] {
-  const targets: string[] = [];
-  let cur = '', quoted = false;
-  for (const ch of value) {
-    if (ch === '"') quoted = !quoted;
-    if (ch === ',' && !quoted) {
-      if (cur.trim()) targets.push(cur.trim());
-      cur = '';
-    } else cur += ch;
-  }
-  if (quoted) throw new ConfigError(file, line, 'unterminated quote');
-  if (cur.trim()) targets.push(cur.trim());
-  for (const t of targets) {
-    if (t.startsWith('|') || t.startsWith('/') || t.toLowerCase().startsWith(':include:')) {
-      throw new ConfigError(file, line, `target "${t}": program, file and :include: deliveries are not supported yet`);
-    }
-    if (/\s/.test(t.replace(/"[^"]*"/g, '')) || /^@|@$|@.*@/.test(t)) throw new ConfigError(file, line, `target "${t}" is not an address or a local name`);
-  }
-  return targets.map((t) => (t.includes('@') ? t.replace(/@(.*)$/, (_, d: string) => '@' + d.toLowerCase()) : t.toLowerCase()));
+  const list = splitList(value);
+  if (typeof list === 'string') throw new ConfigError(file, line, list);
+  return list.map((t) => {
+    const parsed = parseTarget(t);
+    if (typeof parsed === 'string') throw new ConfigError(file, line, parsed);
+    if (parsed.kind !== 'address') return t.trim();
+    // Local names are case-insensitive; a full address keeps its local part and lowers its domain.
+    return parsed.address.includes('@') ? parsed.address : parsed.address.toLowerCase();
+  });
 }

@@ -54,7 +54,17 @@ const KNOWN: Record<string, Record<string, string> | string> = {
   pop3: { listen: 'listen', listen_tls: 'listen', idle_timeout: 'int', auth_fail_limit: 'int', auth_fail_window: 'int' },
   tls: { cert: 'string', key: 'string' },
   log: { level: 'int', file: 'string' },
-  maps: { aliases: 'string', mailertable: 'string' },
+  maps: { aliases: 'string', mailertable: 'string', access: 'string', virtusertable: 'string', relay_domains: 'string', local_host_names: 'string' },
+  policy: {
+    authwarnings: 'bool', needmailhelo: 'bool', goaway: 'bool', blacklist_recipients: 'bool', delay_checks: 'bool',
+    relay_based_on_mx: 'bool', dnsbl: 'dnsbl', dnswl: 'string[]', dnsbl_timeout: 'int', max_hops: 'int',
+    rate_window: 'int', client_connections: 'int', client_messages: 'int', client_recipients: 'int',
+    user_messages: 'int', user_recipients: 'int',
+    greylist: 'bool', greylist_delay: 'int', greylist_retry_window: 'int', greylist_expire: 'int',
+  },
+  auth_checks: { enabled: 'bool', dmarc_reject: 'bool', dmarc_quarantine: 'bool', spf_reject: 'bool', domains: 'dmarc-domains', timeout: 'int' },
+  delivery: { program_dir: 'string', program_user: 'string', program_timeout: 'int', forward_dir: 'string' },
+  lmtp: { listen: 'listen', socket: 'string' },
   outbound: {
     smart_host: 'string', smart_host_auth: 'string', smart_host_tls: 'string', smart_host_tls_verify: 'bool',
     starttls: 'bool', connect_timeout: 'int', command_timeout: 'int', data_timeout: 'int',
@@ -91,7 +101,17 @@ function defaults(dataDir: string): Omit<Config, 'file' | 'hostname'> {
     pop3: { listen: l('127.0.0.1:110'), listen_tls: l('127.0.0.1:995'), idle_timeout: 600, auth_fail_limit: 5, auth_fail_window: 300 },
     tls: { cert: '', key: '', self_signed: true },
     log: { level: 9, file: null },
-    maps: { aliases: null, mailertable: null },
+    maps: { aliases: null, mailertable: null, access: null, virtusertable: null, relay_domains: null, local_host_names: null },
+    // The seed's sendmail.mc: authwarnings, blacklist_recipients and delay_checks on.
+    policy: {
+      authwarnings: true, needmailhelo: true, goaway: false, blacklist_recipients: true, delay_checks: true,
+      relay_based_on_mx: false, dnsbl: [], dnswl: [], dnsbl_timeout: 3000, max_hops: 30,
+      rate_window: 60, client_connections: 0, client_messages: 0, client_recipients: 0, user_messages: 0, user_recipients: 0,
+      greylist: false, greylist_delay: 300, greylist_retry_window: 4 * 3600, greylist_expire: 35 * 86400,
+    },
+    auth_checks: { enabled: true, dmarc_reject: true, dmarc_quarantine: true, spf_reject: false, domains: {}, timeout: 10000 },
+    delivery: { program_dir: null, program_user: 'nobody', program_timeout: 60, forward_dir: join(dataDir, 'forward') },
+    lmtp: { listen: [], socket: null },
     outbound: {
       smart_host: null, smart_host_auth: null, smart_host_tls: 'opportunistic', smart_host_tls_verify: true,
       starttls: true, connect_timeout: 60, command_timeout: 300, data_timeout: 600,
@@ -159,6 +179,29 @@ export function loadConfig(file: string): Config {
   if (cfg.log.file) cfg.log.file = abs(cfg.log.file);
   if (cfg.maps.aliases) cfg.maps.aliases = abs(cfg.maps.aliases);
   if (cfg.maps.mailertable) cfg.maps.mailertable = abs(cfg.maps.mailertable);
+  for (const k of ['access', 'virtusertable', 'relay_domains', 'local_host_names'] as const) {
+    const v = cfg.maps[k];
+    if (v) cfg.maps[k] = abs(v);
+  }
+  const pol = cfg.policy;
+  if (!pol.needmailhelo) fail(['policy', 'needmailhelo'], 'needmailhelo cannot be turned off: Correo always wants HELO/EHLO before MAIL (RFC 5321 4.1.4 allows it)');
+  if (pol.goaway) {
+    // sendmail's goaway implies these.
+    cfg.smtp.novrfy = true;
+    cfg.smtp.noexpn = true;
+    pol.authwarnings = true;
+  }
+  for (const z of pol.dnswl) if (!DOMAIN.test(z)) fail(['policy', 'dnswl'], `DNS list zone "${z}" is not a domain name`);
+  if (pol.dnsbl_timeout < 1) fail(['policy', 'dnsbl_timeout'], 'dnsbl_timeout must be at least 1 millisecond');
+  if (pol.rate_window < 1) fail(['policy', 'rate_window'], 'rate_window must be at least 1 second');
+  if (pol.max_hops < 1) fail(['policy', 'max_hops'], 'max_hops must be at least 1');
+  if (cfg.auth_checks.timeout < 1) fail(['auth_checks', 'timeout'], 'timeout must be at least 1 millisecond');
+  const dl = cfg.delivery;
+  if (dl.program_dir) dl.program_dir = abs(dl.program_dir);
+  dl.forward_dir = abs(dl.forward_dir);
+  if (!/^[a-z_][a-z0-9_-]*\$?$/i.test(dl.program_user)) fail(['delivery', 'program_user'], `program_user "${dl.program_user}" is not a user name`);
+  if (dl.program_timeout < 1) fail(['delivery', 'program_timeout'], 'program_timeout must be at least 1 second');
+  if (cfg.lmtp.socket) cfg.lmtp.socket = abs(cfg.lmtp.socket);
   const ob = cfg.outbound;
   if (!['none', 'opportunistic', 'required'].includes(ob.smart_host_tls)) fail(['outbound', 'smart_host_tls'], `smart_host_tls must be "none", "opportunistic" or "required", not "${ob.smart_host_tls}"`);
   if (ob.smart_host !== null && !/^(\[[^\]\s]+\]|[^\s:\[\]]+)(:\d{1,5})?$/.test(ob.smart_host)) fail(['outbound', 'smart_host'], `smart_host "${ob.smart_host}" is not "[host]:port", "[host]", "host" or "host:port"`);
@@ -176,6 +219,9 @@ export function loadConfig(file: string): Config {
   }
   if (cfg.smtp.max_message_size < 1024) fail(['smtp', 'max_message_size'], 'max_message_size below 1024 octets');
   if (cfg.smtp.max_line_length < 512) fail(['smtp', 'max_line_length'], 'max_line_length must be at least 512 (RFC 5321 4.5.3.1.4)');
+
+  const given = (raw.delivery ?? {}) as Record<string, unknown>;
+  if (given.forward_dir === undefined) dl.forward_dir = join(cfg.data_dir, 'forward');
 
   const tls = (raw.tls ?? {}) as Record<string, string>;
   if ((tls.cert === undefined) !== (tls.key === undefined)) fail(['tls'], '[tls] needs both cert and key, or neither');
@@ -218,6 +264,37 @@ function checkValue(
         if (typeof selector !== 'string' || !/^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/i.test(selector)) fail([...at, 'selector'], `[dkim."${domain}"] needs selector = "NAME" (letters, digits, . - _)`);
         if (key !== undefined && typeof key !== 'string') fail([...at, 'key'], 'key must be a file name');
         out[domain.toLowerCase()] = { selector: selector as string, key: (key as string | undefined) ?? '' };
+      }
+      return out;
+    }
+    case 'dnsbl': {
+      // dnsbl = [{ zone = "zen.example", message = "Rejected: %s is listed" }, "other.example"]
+      if (!Array.isArray(v)) fail(keyPath, `${name} must be a list of zones or { zone = "...", message = "..." } tables`);
+      return (v as unknown[]).map((item) => {
+        const t = typeof item === 'string' ? { zone: item } : item;
+        if (typeof t !== 'object' || t === null || Array.isArray(t)) fail(keyPath, `${name}: each list is a zone name or { zone = "...", message = "..." }`);
+        const { zone, message, answers, ...rest } = t as Record<string, unknown>;
+        for (const extra of Object.keys(rest)) fail(keyPath, `${name}: unknown setting "${extra}" (zone, message, answers)`);
+        if (typeof zone !== 'string' || !DOMAIN.test(zone)) fail(keyPath, `${name}: zone ${JSON.stringify(zone)} is not a domain name`);
+        if (message !== undefined && typeof message !== 'string') fail(keyPath, `${name}: message must be a string`);
+        if (answers !== undefined && (!Array.isArray(answers) || answers.some((a) => typeof a !== 'string' || !/^\d+\.\d+\.\d+\.\d+$/.test(a)))) {
+          fail(keyPath, `${name}: answers must be a list of IPv4 addresses like "127.0.0.2"`);
+        }
+        return {
+          zone: (zone as string).toLowerCase(),
+          message: (message as string | undefined) ?? `Rejected: %s listed at ${zone as string}`,
+          answers: (answers as string[] | undefined) ?? [],
+        };
+      });
+    }
+    case 'dmarc-domains': {
+      // [auth_checks.domains] "lists.example" = "none"
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(keyPath, `${name} must be a table of domain = "none" | "quarantine" | "reject"`);
+      const out: Record<string, string> = {};
+      for (const [domain, action] of Object.entries(v as Record<string, unknown>)) {
+        if (!DOMAIN.test(domain)) fail([...keyPath, domain], `"${domain}" is not a domain name`);
+        if (action !== 'none' && action !== 'quarantine' && action !== 'reject') fail([...keyPath, domain], `${name}."${domain}" must be "none", "quarantine" or "reject"`);
+        out[domain.toLowerCase()] = action as string;
       }
       return out;
     }

@@ -65,6 +65,97 @@ export interface MapsConfig {
   aliases: string | null;
   /** S20 sendmail's mailertable: per-domain routes for outbound mail. */
   mailertable: string | null;
+  /** S25 sendmail's access file (text, no makemap): client, sender and recipient rules. */
+  access: string | null;
+  /** S21 virtual addresses and domains. */
+  virtusertable: string | null;
+  /** S26 domains (and client networks) we relay for. */
+  relay_domains: string | null;
+  /** S23 use_cw_file: more names we take mail for as our own, beside `domains`. */
+  local_host_names: string | null;
+}
+
+/** S28 one DNS list: a zone and the text of the refusal ("%s" or "$&{client_addr}" = the client address). */
+export interface DnsListConfig {
+  zone: string;
+  message: string;
+  /** Only these answers count as listed (e.g. ["127.0.0.2"]); empty = any A record in 127.0.0.0/8. */
+  answers: string[];
+}
+
+/** S17, S25, S26, S28 and rate limits: what the SMTP front ends refuse and why. */
+export interface PolicyConfig {
+  /** S17 X-Authentication-Warning when the HELO name is not the client's verified name. */
+  authwarnings: boolean;
+  /** S17 MAIL needs HELO/EHLO first (always true: Correo's state machine requires it). */
+  needmailhelo: boolean;
+  /** S17 goaway: novrfy, noexpn, authwarnings and needmailhelo together. */
+  goaway: boolean;
+  /** S25 the access map applies to recipients too (REJECT/ERROR on To: and untagged keys). */
+  blacklist_recipients: boolean;
+  /** S25 client and sender verdicts are taken at RCPT, so an authenticated user or a whitelisted recipient wins. */
+  delay_checks: boolean;
+  /** S26 relay for a domain whose best MX is this host. */
+  relay_based_on_mx: boolean;
+  dnsbl: DnsListConfig[];
+  /** Allow lists (DNSWL): a listed client skips the block lists. */
+  dnswl: string[];
+  /** Milliseconds to wait for a DNS list; a list that does not answer in time does not block mail. */
+  dnsbl_timeout: number;
+  /** RFC 5321 6.3: refuse a message with more Received lines than this (a mail loop). */
+  max_hops: number;
+  /** Rate limits per `rate_window` seconds; 0 = no limit. Exceeding one gives a 4xx. */
+  rate_window: number;
+  client_connections: number;
+  client_messages: number;
+  client_recipients: number;
+  user_messages: number;
+  user_recipients: number;
+  /** Greylisting (off by default): first (client /24, sender, recipient) triplets get 451 for `greylist_delay` seconds. */
+  greylist: boolean;
+  greylist_delay: number;
+  /** Seconds a triplet may take to come back before it starts over. */
+  greylist_retry_window: number;
+  /** Seconds a passed triplet stays known. */
+  greylist_expire: number;
+}
+
+/** What to do with a message whose DMARC policy asks for it. */
+export type DmarcAction = 'none' | 'quarantine' | 'reject';
+
+/** SPF (RFC 7208), DKIM (RFC 6376), DMARC (RFC 7489) and ARC (RFC 8617) on inbound mail. */
+export interface AuthChecksConfig {
+  /** Run the checks and add Authentication-Results (RFC 8601) to mail arriving on port 25. */
+  enabled: boolean;
+  /** Honour a sender domain's p=reject with 550 5.7.1 at the end of DATA. */
+  dmarc_reject: boolean;
+  /** Honour p=quarantine by filing the message in the recipient's Junk folder. */
+  dmarc_quarantine: boolean;
+  /** Refuse mail whose SPF result is "fail" (-all) even without DMARC. */
+  spf_reject: boolean;
+  /** Per sender domain: what to do instead of what its DMARC record asks. */
+  domains: Record<string, DmarcAction>;
+  /** Milliseconds for all of a message's checks; past it they are "temperror" and the mail passes. */
+  timeout: number;
+}
+
+/** S19, S29: deliveries to programs (|command in aliases and forwards), smrsh-like. */
+export interface DeliveryConfig {
+  /** The only directory programs are run from (smrsh's sm.bin); null: no program deliveries. */
+  program_dir: string | null;
+  /** The unprivileged user programs run as. */
+  program_user: string;
+  /** Seconds a program may run; past it, it is killed and the delivery bounces. */
+  program_timeout: number;
+  /** Users may keep a forward list (`correo forward`); where those lists live. */
+  forward_dir: string;
+}
+
+/** RFC 2033 LMTP: another MTA delivering into Correo's store. */
+export interface LmtpConfig {
+  listen: ListenAddress[];
+  /** A Unix socket path, as sendmail's cyrusv2 mailer uses. */
+  socket: string | null;
 }
 
 /** S4, S14, S15: delivery of mail to other servers. Times are seconds. */
@@ -143,4 +234,8 @@ export interface Config {
   outbound: OutboundConfig;
   /** Signing domain -> selector and key. */
   dkim: Record<string, DkimDomainConfig>;
+  policy: PolicyConfig;
+  auth_checks: AuthChecksConfig;
+  delivery: DeliveryConfig;
+  lmtp: LmtpConfig;
 }

@@ -3,10 +3,18 @@ export type RecipientVerdict =
   | { ok: true; address: string; local: boolean }
   | { ok: false; code: number; enhanced: string; text: string };
 
-export interface Recipients {
+export interface RecipientSession {
+  clientAddress: string;
+  /** An authenticated client: may relay. */
+  authUser?: string;
   /**
-   * `authUser` set: an authenticated client (may relay, later issues). Addresses are
-   * already syntax-checked RFC 5321 paths without angle brackets.
+   * The policy found another reason to relay this recipient (S25 access RELAY, S26
+   * relay-domains or relay_based_on_MX): a non-local address is accepted for delivery out.
    */
-  check(address: string, session: { clientAddress: string; authUser?: string }): Promise<RecipientVerdict>;
+  relay?: boolean;
+}
+
+export interface Recipients {
+  /** Addresses are already syntax-checked RFC 5321 paths without angle brackets. */
+  check(address: string, session: RecipientSession): Promise<RecipientVerdict>;
 }

@@ -1,16 +1,38 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import type { DB } from '../store/db.js';
 import { DEFAULT_ALIASES, parseAliases, type Aliases } from '../config/aliases.js';
+import type { Maps } from '../maps/index.js';
+import { WatchedFile } from '../maps/watched.js';
+import { ForwardLists } from './forward.js';
+import { parseTarget, splitList, type MapTarget } from './targets.js';
 
 /** Where one envelope recipient ends up after alias expansion. */
 export type Target = { kind: 'local'; user: string } | { kind: 'remote'; address: string };
 
+/**
+ * A delivery that leaves the store (S16, S19): a program fed the message, or a file the
+ * message is appended to. `owner` is whose alias or forward list named it, for the log and
+ * the bounce.
+ */
+export type ExternalTarget =
+  | { kind: 'program'; command: string; owner: string }
+  | { kind: 'file'; path: string; owner: string };
+
+/** A refusal a map asked for (error: targets, S22 redirects), as an SMTP reply. */
+export interface MapReply {
+  code: number;
+  enhanced: string;
+  text: string;
+}
+
 export interface Resolution {
   targets: Target[];
+  /** Programs and files (only from the aliases file, :include: files and users' forward lists). */
+  external: ExternalTarget[];
   /** Addresses some branch led to that cannot take mail (unknown user behind an alias...), for the bounce. */
-  problems: { address: string; text: string }[];
+  problems: { address: string; text: string; reply?: MapReply }[];
 }
 
 const MAX_DEPTH = 20;
@@ -26,55 +48,50 @@ export function splitAddress(address: string): { local: string; domain: string }
   return at < 0 ? { local: address, domain: '' } : { local: address.slice(0, at), domain: address.slice(at + 1).toLowerCase() };
 }
 
+/** Where a target came from decides what it may do: programs and files only from the admin's files. */
+type Origin = 'aliases' | 'include' | 'forward' | 'virtusertable';
+
 /**
- * Expands recipients through the aliases file (S16) to local users and remote addresses.
- * The file is re-read when it changes (checked at most once a second); a file with a mistake
- * is logged as FILE:LINE and the last good version keeps serving.
+ * Expands recipients to local users, remote addresses, programs and files (S16, S21, S22):
+ * virtusertable first (full addresses, virtual domains), then the aliases file (local parts of
+ * every local domain), then the user's forward list, then the mailbox. Every map file is
+ * re-read when it changes (checked at most once a second); a file with a mistake is logged
+ * as FILE:LINE and the last good version keeps serving.
+ *
+ * `%`, `!` and quoted `@` in local parts are never routing: `user%remote@here` is a local
+ * part nobody has, so no relay trick gets through resolution.
  */
 export class AddressResolver {
-  private aliases: Aliases = new Map(DEFAULT_ALIASES);
-  private mtime = -1;
-  private checked = 0;
+  private readonly aliasFile: WatchedFile<Aliases>;
+  private readonly forwards: ForwardLists;
 
   /** `userExists` is synchronous so that delivery can resolve inside a database transaction. */
-  constructor(private readonly config: Config, private readonly userExists: (address: string) => boolean, private readonly log: Logger) {
-    this.reload();
+  constructor(
+    private readonly config: Config,
+    private readonly userExists: (address: string) => boolean,
+    private readonly log: Logger,
+    private readonly maps: Maps | null = null,
+  ) {
+    this.aliasFile = new WatchedFile('aliases', config.maps.aliases, parseAliases, () => new Map(DEFAULT_ALIASES), log);
+    this.forwards = new ForwardLists(config.delivery.forward_dir, log);
   }
 
+  /** Ours: `domains`, local-host-names (S23) and the virtual domains of the virtusertable (S21). */
   isLocalDomain(domain: string): boolean {
-    return this.config.domains.includes(domain.toLowerCase());
+    const d = domain.toLowerCase();
+    if (this.config.domains.includes(d)) return true;
+    if (!this.maps) return false;
+    return this.maps.localHostNames.get().has(d) || this.maps.virtusertable.get().domains.has(d);
+  }
+
+  /** Domains whose local parts are ours (aliases and users apply), as opposed to virtual-only domains. */
+  private isHomeDomain(domain: string): boolean {
+    return this.config.domains.includes(domain) || !!this.maps?.localHostNames.get().has(domain);
   }
 
   /** Re-reads the aliases file if it changed; returns the error text when the new one is bad. */
   reload(): string | null {
-    const file = this.config.maps.aliases;
-    if (!file) return null;
-    const now = Date.now();
-    this.checked = now;
-    let mtime = 0;
-    try {
-      mtime = existsSync(file) ? statSync(file).mtimeMs : 0;
-    } catch {
-      mtime = 0;
-    }
-    if (mtime === this.mtime) return null;
-    this.mtime = mtime;
-    if (!mtime) {
-      this.aliases = new Map(DEFAULT_ALIASES);
-      return null;
-    }
-    try {
-      this.aliases = parseAliases(readFileSync(file, 'utf8'), file);
-      this.log.info(null, `aliases: loaded ${this.aliases.size} from ${file}`);
-      return null;
-    } catch (e) {
-      this.log.error(null, `aliases: ${(e as Error).message} (keeping the previous version)`);
-      return (e as Error).message;
-    }
-  }
-
-  private fresh(): void {
-    if (Date.now() - this.checked > 1000) this.reload();
+    return this.aliasFile.reload();
   }
 
   async resolve(address: string): Promise<Resolution> {
@@ -82,34 +99,73 @@ export class AddressResolver {
   }
 
   resolveSync(address: string): Resolution {
-    this.fresh();
-    const out: Resolution = { targets: [], problems: [] };
+    const out: Resolution = { targets: [], external: [], problems: [] };
     const seen = new Set<string>();
     this.expand(address, 0, seen, out);
     // The same final target reached twice (two aliases naming one user) gets one copy.
     const uniq = new Map(out.targets.map((t) => [t.kind + ':' + (t.kind === 'local' ? t.user : t.address), t]));
     out.targets = [...uniq.values()];
+    const ext = new Map(out.external.map((t) => [t.kind + ':' + (t.kind === 'program' ? t.command : t.path), t]));
+    out.external = [...ext.values()];
     return out;
   }
 
   private expand(address: string, depth: number, seen: Set<string>, out: Resolution): void {
+    if (depth >= MAX_DEPTH) {
+      out.problems.push({ address, text: `alias nesting deeper than ${MAX_DEPTH} (a loop?)`, reply: { code: 554, enhanced: '5.4.6', text: 'Alias loop' } });
+      return;
+    }
+    // "\user": that mailbox itself, no alias or forward (sendmail's backslash).
+    if (address.startsWith('\\')) {
+      const direct = address.slice(1);
+      const key = direct.toLowerCase();
+      if (this.userExists(key)) out.targets.push({ kind: 'local', user: key });
+      else out.problems.push({ address: direct, text: 'no such user here' });
+      return;
+    }
     const { local, domain } = splitAddress(address);
     if (!this.isLocalDomain(domain)) {
       out.targets.push({ kind: 'remote', address });
       return;
     }
     const key = `${local.toLowerCase()}@${domain}`;
-    const alias = this.aliases.get(local.toLowerCase());
-    if (alias && !seen.has(key) && depth < MAX_DEPTH) {
-      seen.add(key);
-      for (const t of alias) this.expand(t.includes('@') ? t : `${t}@${domain}`, depth + 1, seen, out);
+
+    // S21 virtusertable.
+    const virtual = this.maps?.virtusertable.get().lookup(address);
+    if (virtual && !seen.has(`v:${key}`)) {
+      seen.add(`v:${key}`);
+      this.follow(virtual.target, domain, key, 'virtusertable', depth, seen, out);
       return;
     }
-    if (depth >= MAX_DEPTH) {
-      out.problems.push({ address, text: `alias nesting deeper than ${MAX_DEPTH} (a loop?)` });
+    if (!this.isHomeDomain(domain)) {
+      out.problems.push({ address, text: 'no such user here' });
       return;
     }
+
+    // S16 aliases: local parts of every local domain.
+    const alias = this.aliasFile.get().get(local.toLowerCase());
+    if (alias && !seen.has(`a:${key}`)) {
+      seen.add(`a:${key}`);
+      for (const t of alias) {
+        const parsed = parseTarget(t);
+        if (typeof parsed === 'string') out.problems.push({ address, text: `alias target "${t}": ${parsed}` });
+        else this.follow(parsed, domain, key, 'aliases', depth, seen, out);
+      }
+      return;
+    }
+
     if (this.userExists(key)) {
+      // S16 the user's own forward list (sendmail's .forward); a loop back to the user delivers here.
+      const fwd = seen.has(`f:${key}`) ? undefined : this.forwards.get(key);
+      if (fwd && fwd.length) {
+        seen.add(`f:${key}`);
+        for (const t of fwd) {
+          const parsed = parseTarget(t);
+          if (typeof parsed === 'string') out.problems.push({ address, text: `forward target "${t}": ${parsed}` });
+          else this.follow(parsed, domain, key, 'forward', depth, seen, out);
+        }
+        return;
+      }
       out.targets.push({ kind: 'local', user: key });
       return;
     }
@@ -120,5 +176,82 @@ export class AddressResolver {
       return;
     }
     out.problems.push({ address, text: 'no such user here' });
+  }
+
+  private follow(t: MapTarget, domain: string, owner: string, origin: Origin, depth: number, seen: Set<string>, out: Resolution): void {
+    switch (t.kind) {
+      case 'address': {
+        let next = t.address;
+        if (next.startsWith('\\')) {
+          // "\user" in owner's list: owner's domain; "\user@domain" as written.
+          next = next.includes('@') ? next : `${next}@${domain}`;
+        } else if (!next.includes('@')) {
+          // A bare name: a local name in the same domain when that domain is ours, else the primary one.
+          next = `${next}@${this.isHomeDomain(domain) ? domain : this.config.domains[0] ?? domain}`;
+        }
+        this.expand(next, depth + 1, seen, out);
+        return;
+      }
+      case 'error':
+        out.problems.push({ address: owner, text: t.text, reply: { code: t.code, enhanced: t.enhanced, text: t.text } });
+        return;
+      case 'redirect':
+        // S22 FEATURE(redirect): RFC 5321 3.4 "551 User not local; please try <forward-path>".
+        out.problems.push({ address: owner, text: `user has moved to <${t.address}>`, reply: { code: 551, enhanced: '5.1.6', text: `User not local; please try <${t.address}>` } });
+        return;
+      case 'program':
+        if (origin === 'virtusertable') break;
+        out.external.push({ kind: 'program', command: t.command, owner });
+        return;
+      case 'file':
+        // Files only from the admin's files: a user's forward list may not write anywhere the server can.
+        if (origin !== 'aliases' && origin !== 'include') {
+          out.problems.push({ address: owner, text: `file delivery "${t.path}" is only allowed in the aliases file` });
+          return;
+        }
+        out.external.push({ kind: 'file', path: t.path, owner });
+        return;
+      case 'include': {
+        if (origin === 'virtusertable' || origin === 'forward') break;
+        if (seen.has(`i:${t.path}`)) return;
+        seen.add(`i:${t.path}`);
+        const list = this.readInclude(t.path);
+        if (typeof list === 'string') {
+          out.problems.push({ address: owner, text: list });
+          return;
+        }
+        for (const item of list) {
+          const parsed = parseTarget(item);
+          if (typeof parsed === 'string') out.problems.push({ address: owner, text: `${t.path}: "${item}": ${parsed}` });
+          else this.follow(parsed, domain, owner, 'include', depth + 1, seen, out);
+        }
+        return;
+      }
+    }
+    out.problems.push({ address: owner, text: `${t.kind} targets are not allowed in the ${origin}` });
+  }
+
+  /**
+   * An :include: file (S16): addresses separated by commas or lines, '#' comments. Re-read on
+   * every resolution so that list owners' edits apply at once. A file others can write to could
+   * name programs on our behalf, so it is refused (sendmail's safe file checks).
+   */
+  private readInclude(path: string): string[] | string {
+    let text: string;
+    try {
+      const st = statSync(path);
+      if (st.mode & 0o022) return `:include:${path} is writable by group or others; refused`;
+      text = readFileSync(path, 'utf8');
+    } catch (e) {
+      return `:include:${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`;
+    }
+    const out: string[] = [];
+    for (const line of text.split(/\r?\n/)) {
+      if (/^\s*(#|$)/.test(line)) continue;
+      const items = splitList(line);
+      if (typeof items === 'string') return `:include:${path}: ${items}`;
+      out.push(...items);
+    }
+    return out;
   }
 }

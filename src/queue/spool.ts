@@ -1,4 +1,5 @@
 import { mkdirSync, promises as fsp, statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
 import type { DB } from '../store/db.js';
 import type { Statement } from 'better-sqlite3';
@@ -59,7 +60,7 @@ export class Spool implements Intake {
     }
     // RFC 5321 4.4: the final delivery adds Return-Path; remote delivery skips this line.
     const returnPath = Buffer.from(`Return-Path: <${envelope.sender}>\r\n`);
-    return new Writer(id, fh, this, envelope, [returnPath, Buffer.from(typeof trace === 'function' ? trace(id) : trace, 'utf8')], returnPath.length);
+    return new Writer(id, fh, this, envelope, [returnPath, Buffer.from(typeof trace === 'function' ? trace(id) : trace, 'utf8')], returnPath.length, this.blobs.path(id));
   }
 
   /**
@@ -106,6 +107,11 @@ class Writer implements SpoolWriter {
   private chunks: Buffer[];
   private buffered = 0;
   private done = false;
+  /** Octets of Return-Path and the front end's trace, where addTrace() inserts. */
+  private readonly headLength: number;
+  private headWritten = false;
+  /** Trace fields added after the head went to disk: the file is rewritten at commit. */
+  private late: Buffer[] = [];
 
   constructor(
     readonly id: string,
@@ -114,12 +120,30 @@ class Writer implements SpoolWriter {
     private readonly envelope: MessageEnvelope,
     head: Buffer[],
     private readonly traceSkip: number,
+    private readonly path: string,
   ) {
     this.chunks = head;
     for (const c of head) {
       this.size += c.length;
       this.buffered += c.length;
     }
+    this.headLength = this.size;
+  }
+
+  addTrace(text: string): void {
+    if (this.done) throw new Error(`spool ${this.id}: addTrace after commit/abort`);
+    const b = Buffer.from(text, 'utf8');
+    if (!b.length) return;
+    this.size += b.length;
+    if (this.headWritten) {
+      this.late.push(b);
+      return;
+    }
+    // Still in memory (messages under FLUSH_AT never touch the disk before commit): insert after the head.
+    let at = 0;
+    for (let seen = 0; at < this.chunks.length && seen < this.headLength; at++) seen += this.chunks[at].length;
+    this.chunks.splice(at, 0, b);
+    this.buffered += b.length;
   }
 
   async write(chunk: Buffer): Promise<void> {
@@ -135,6 +159,7 @@ class Writer implements SpoolWriter {
     const chunks = this.chunks;
     this.chunks = [];
     this.buffered = 0;
+    this.headWritten = true;
     try {
       let { bytesWritten } = await this.fh.writev(chunks);
       const total = chunks.reduce((n, c) => n + c.length, 0);
@@ -160,6 +185,7 @@ class Writer implements SpoolWriter {
     try {
       await this.fh.sync();
       await this.fh.close();
+      if (this.late.length) await this.rewriteWithLateTrace();
     } catch (e) {
       await this.abort();
       throw new TemporaryFailure(`spool ${this.id}: fsync failed: ${(e as Error).message}`, isDiskFull(e) ? '4.3.1' : '4.3.0');
@@ -171,6 +197,44 @@ class Writer implements SpoolWriter {
       await this.spool.remove(this.id).catch(() => undefined);
       throw new TemporaryFailure(`spool ${this.id}: queue record not written: ${(e as Error).message}`, isDiskFull(e) || /SQLITE_FULL/.test(String(e)) ? '4.3.1' : '4.3.0');
     }
+  }
+
+  /**
+   * A large message whose head is already on disk: write head + late trace + the rest to a new
+   * file, fsync it, rename it over the old one and fsync the directory. A crash before the
+   * rename leaves the complete old file (no queue record yet either way).
+   */
+  private async rewriteWithLateTrace(): Promise<void> {
+    const tmp = `${this.path}.t`;
+    const src = await fsp.open(this.path, 'r');
+    const dst = await fsp.open(tmp, 'w', 0o640);
+    try {
+      const buf = Buffer.alloc(Math.min(FLUSH_AT, Math.max(this.headLength, 1)));
+      const head = Buffer.alloc(this.headLength);
+      await src.read(head, 0, this.headLength, 0);
+      await dst.writev([head, ...this.late]);
+      for (let pos = this.headLength; ;) {
+        const { bytesRead } = await src.read(buf, 0, buf.length, pos);
+        if (!bytesRead) break;
+        await dst.write(buf, 0, bytesRead);
+        pos += bytesRead;
+      }
+      await dst.sync();
+    } catch (e) {
+      await fsp.rm(tmp, { force: true });
+      throw e;
+    } finally {
+      await src.close();
+      await dst.close();
+    }
+    await fsp.rename(tmp, this.path);
+    const dir = await fsp.open(dirname(this.path), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+    this.late = [];
   }
 
   async abort(): Promise<void> {

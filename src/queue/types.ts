@@ -22,6 +22,8 @@ export interface MessageEnvelope {
   /** RFC 3461 RET and ENVID. */
   ret?: 'FULL' | 'HDRS';
   envid?: string;
+  /** DMARC p=quarantine (or a local rule) asked for it: local delivery files it in the Junk folder. */
+  quarantine?: boolean;
   /** How it came in: "smtp", "submission", "lmtp", "sendmail", "dsn". */
   via: string;
 }
@@ -37,6 +39,12 @@ export interface SpoolWriter {
   /** Resolves when the chunk may be followed by another (back-pressure). */
   write(chunk: Buffer): Promise<void>;
   commit(): Promise<void>;
+  /**
+   * More trace header fields (Authentication-Results, ...), CRLF-terminated, placed right after
+   * the front end's trace header. Allowed until commit: the inbound checks only know their
+   * results once the whole message has been read.
+   */
+  addTrace?(text: string): void;
   /** Drops the partial message; nothing of it remains. Safe to call twice or after a failure. */
   abort(): Promise<void>;
 }

@@ -34,7 +34,8 @@ test('bad input: mistakes name the file and line', () => {
     ['a:\n', 1, /no target/],
     ['x@example.test: y\n', 1, /must be a local part/],
     ['a: "unterminated\n', 1, /unterminated quote/],
-    ['a: |/usr/bin/prog\n', 1, /not supported yet/],
+    ['a: :include:relative/list\n', 1, /absolute path/],
+    ['a: error:bogus text\n', 1, /unknown error name "bogus"/],
     ['a: two words\n', 1, /not an address/],
   ];
   for (const [text, line, re] of cases) {
