@@ -53,6 +53,12 @@ export function parseErrorTarget(spec: string): { code: number; enhanced: string
   if (c) {
     code = Number(c[1]);
     rest = rest.slice(c[0].length).trim();
+    // "553 5.1.3 text": the status after the code.
+    const after = /^([45])\.(\d{1,3})\.(\d{1,3})(?:\s+|$)/.exec(rest);
+    if (after && !enhanced) {
+      enhanced = `${after[1]}.${after[2]}.${after[3]}`;
+      rest = rest.slice(after[0].length).trim();
+    }
   }
   if (!base && !enhanced && code === null) return 'error: needs a status, e.g. error:nouser 5.1.1 text or error:5.7.0:550 text';
   enhanced ??= base?.enhanced ?? (code !== null ? `${String(code)[0]}.0.0` : null);
