@@ -7,6 +7,7 @@ import type { Logger } from './log/logger.js';
 import type { BlobStore } from './store/blobs.js';
 import type { Recipients } from './delivery/recipients.js';
 import type { Resolver } from './dns/resolver.js';
+import type { Policy } from './policy/engine.js';
 
 /** Everything a protocol service needs, built once by `server.ts` and handed to each listener. */
 export interface Context {
@@ -19,6 +20,8 @@ export interface Context {
   /** Recipient checks at RCPT time (local user, alias, relay refused). */
   recipients: Recipients;
   dns: Resolver;
+  /** S17, S25, S26, S28, sender authentication, rate limits: a PolicySession per SMTP connection. */
+  policy: Policy;
   /** The current TLS context (reloaded when the certificate files change). */
   tls(): SecureContext;
   /** Called by the queue when a mailbox got new messages (IMAP IDLE, POP3 nothing). */

@@ -17,6 +17,8 @@ import { selfCheck } from './outbound/self.js';
 import { AddressResolver, userLookup } from './delivery/resolve.js';
 import { LocalRecipients } from './delivery/local-recipients.js';
 import { Resolver } from './dns/resolver.js';
+import { openMaps } from './maps/index.js';
+import { Policy } from './policy/engine.js';
 import { ensureCertificate, TlsContexts } from './tls/certs.js';
 import { startSmtp } from './smtp/server.js';
 import { startPop3 } from './pop3/server.js';
@@ -63,13 +65,16 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const tls = new TlsContexts(config.tls, log);
   tls.current();
 
-  const resolver = new AddressResolver(config, userLookup(db), log.child('resolve'));
+  const maps = openMaps(config, log.child('maps'));
+  const resolver = new AddressResolver(config, userLookup(db), log.child('resolve'), maps);
   const commits = new GroupCommit(db);
   let manager: QueueManager | null = null;
   const spool = new Spool(db, blobs, commits, log.child('queue'), config.storage.min_free_bytes, () => manager?.kick());
   manager = new QueueManager(db, store, blobs, resolver, spool, log.child('local'), events, config.hostname);
   spool.atCommit = (id, envelope, size) => manager!.deliverAtCommit(id, envelope, size);
 
+  const recipients = new LocalRecipients(resolver);
+  const dns = new Resolver(config.dns.servers, config.dns.timeout);
   const ctx: Context = {
     config,
     log,
@@ -77,8 +82,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
     blobs,
     auth: new PasswordAuthenticator(store, log.child('auth'), config.domains, config.pop3.auth_fail_limit, config.pop3.auth_fail_window),
     intake: spool,
-    recipients: new LocalRecipients(resolver),
-    dns: new Resolver(config.dns.servers, config.dns.timeout),
+    recipients,
+    dns,
+    policy: new Policy({ config, maps, recipients, dns, log: log.child('policy') }),
     tls: () => tls.current(),
     events,
   };
@@ -137,6 +143,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       manager?.stop();
       await outbound.stop();
       await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      ctx.policy.close();
       rmSync(runFile, { force: true });
       db.close();
       log.close();

@@ -6,6 +6,7 @@ import { parseMail, parseRcpt, splitCommand, type MailParams } from './command.j
 import { parsePath } from './address.js';
 import type { Frame } from './lines.js';
 import { receivedHeader, withProtocol } from './received.js';
+import type { PolicySession } from '../policy/session.js';
 
 /**
  * One SMTP session's behaviour (RFC 5321 3 and 4), on typed values: the connection module
@@ -159,6 +160,8 @@ export class SmtpSession {
   private tlsInfo: TlsInfo | null;
   /** The client's verified name once the lookup started at connect has answered. */
   private name: string | null = null;
+  /** Access map, DNS lists, relaying, rate limits, sender authentication (src/policy). */
+  readonly policy: PolicySession;
 
   constructor(
     private readonly ctx: Context,
@@ -168,6 +171,7 @@ export class SmtpSession {
   ) {
     this.tlsInfo = tls;
     peer.name.then((n) => (this.name = n), () => undefined);
+    this.policy = ctx.policy.session(peer);
   }
 
   private get cfg() {
@@ -245,6 +249,9 @@ export class SmtpSession {
       if (NOT_OFFERED[verb]) return ok(reply(Codes.NotImplemented, NOT_OFFERED[verb]));
       return ok(reply(Codes.SyntaxError, 'Error: command not recognized'));
     }
+    // A client the policy refused hears why instead (421 closes: over the connection rate).
+    const refused = await this.policy.gate(verb);
+    if (refused) return refused.code === 421 ? { kind: 'close', replies: [refused] } : ok(refused);
     if (!spec.states.includes(this.state.kind)) return ok(wrongState(verb, this.state.kind, this.tlsInfo !== null));
     return spec.run(this, arg);
   }
@@ -253,6 +260,7 @@ export class SmtpSession {
     const name = arg.trim().split(' ')[0];
     if (!name) return ok(reply(Codes.BadArguments, `Syntax: ${esmtp ? 'EHLO' : 'HELO'} hostname`));
     this.state = { kind: 'ready', helo: { name, esmtp } };
+    this.policy.hello(name);
     const host = this.ctx.config.hostname;
     if (!esmtp) return ok({ code: 250, text: host });
     // RFC 5321 4.1.1.1 / 2.2.2: the EHLO reply lists the service extensions.
@@ -280,7 +288,7 @@ export class SmtpSession {
     return ok(reply(Codes.Ok, 'Ok'));
   }
 
-  mail(arg: string): Action {
+  async mail(arg: string): Promise<Action> {
     const parsed = parseMail(arg);
     if (!parsed.ok) return ok(parsed.reply);
     const { sender, params } = parsed.value;
@@ -288,6 +296,11 @@ export class SmtpSession {
     if (params.size !== undefined && params.size > this.cfg.max_message_size) {
       this.logReject('MAIL', `552 5.3.4 Message size exceeds fixed limit`, sender, null);
       return ok(reply(Codes.MessageTooBig, `Message size exceeds fixed maximum message size (${this.cfg.max_message_size})`));
+    }
+    const refused = await this.policy.mail(sender);
+    if (refused) {
+      this.logReject('MAIL', `${refused.code} ${refused.enhanced ?? ''} ${refused.text}`, sender, null);
+      return ok(refused);
     }
     this.state = { kind: 'mail', helo: this.helo(), tx: { sender, params, recipients: [] } };
     return ok(reply(Codes.SenderOk, 'Ok'));
@@ -306,7 +319,7 @@ export class SmtpSession {
     }
     let verdict;
     try {
-      verdict = await this.ctx.recipients.check(address, { clientAddress: this.peer.ip });
+      verdict = await this.policy.rcpt(address);
     } catch (e) {
       this.log.error(null, `recipient check for <${address}> failed: ${(e as Error).message}`);
       return ok(reply(Codes.LocalError, `<${address}>: temporary failure checking the recipient; try again later`));
@@ -363,6 +376,7 @@ export class SmtpSession {
     } catch (e) {
       return ok(this.temporaryFailure(null, e));
     }
+    writer = this.policy.data(envelope, writer);
     this.log.info(writer.id, `client=${this.clientText(clientName)}, helo=<${s.helo.name}>, proto=${withProtocol({ esmtp: s.helo.esmtp, tls: this.tlsInfo, authenticated: false, smtputf8: s.tx.params.smtputf8 })}${this.tlsInfo ? `, tls=${this.tlsInfo.protocol}` : ''}`);
     return { kind: 'data', reply: reply(Codes.StartInput, 'End data with <CR><LF>.<CR><LF>'), incoming: new Incoming(writer, this.cfg.max_message_size, s.tx) };
   }
@@ -380,6 +394,12 @@ export class SmtpSession {
     if (incoming.failure !== null) {
       await incoming.abort();
       return this.temporaryFailure(id, incoming.failure);
+    }
+    // Policy at the end of DATA (DMARC, hop count, DISCARD): an answer here keeps nothing.
+    const ended = await this.policy.endOfData();
+    if (ended) {
+      await incoming.abort();
+      return ended;
     }
     try {
       await incoming.writer.commit();

@@ -56,14 +56,14 @@ function richMessage(): { data: Buffer; attachment: Buffer } {
   return { data: Buffer.from(lines.join('\r\n'), 'utf8'), attachment };
 }
 
-/** Removes the trace headers Correo adds at the top (Return-Path, Received, with their continuation lines). */
+/** Removes the trace headers Correo adds at the top (Return-Path, Received, SPF and Authentication-Results, with their continuation lines). */
 function stripTrace(msg: Buffer): { rest: Buffer; trace: string[] } {
   const trace: string[] = [];
   let pos = 0;
   for (;;) {
     const eol = msg.indexOf('\r\n', pos);
     const line = msg.subarray(pos, eol).toString('latin1');
-    if (/^(Return-Path|Received):/i.test(line)) trace.push(line);
+    if (/^(Return-Path|Received|Received-SPF|Authentication-Results):/i.test(line)) trace.push(line);
     else if (/^[ \t]/.test(line) && trace.length) trace[trace.length - 1] += '\r\n' + line;
     else break;
     pos = eol + 2;
