@@ -16,6 +16,7 @@ import { OutboundScheduler } from './outbound/scheduler.js';
 import { selfCheck } from './outbound/self.js';
 import { AddressResolver, userLookup } from './delivery/resolve.js';
 import { LocalRecipients } from './delivery/local-recipients.js';
+import { ExternalDelivery } from './delivery/external.js';
 import { Resolver } from './dns/resolver.js';
 import { openMaps } from './maps/index.js';
 import { Policy } from './policy/engine.js';
@@ -72,6 +73,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const spool = new Spool(db, blobs, commits, log.child('queue'), config.storage.min_free_bytes, () => manager?.kick());
   manager = new QueueManager(db, store, blobs, resolver, spool, log.child('local'), events, config.hostname);
   spool.atCommit = (id, envelope, size) => manager!.deliverAtCommit(id, envelope, size);
+  manager.external = new ExternalDelivery(config.delivery, log.child('local'));
 
   const recipients = new LocalRecipients(resolver);
   const dns = new Resolver(config.dns.servers, config.dns.timeout);

@@ -4,7 +4,8 @@ import type { Statement } from 'better-sqlite3';
 import type { SqliteStore } from '../store/sqlite.js';
 import type { BlobStore } from '../store/blobs.js';
 import type { Logger } from '../log/logger.js';
-import type { AddressResolver, Resolution, Target } from '../delivery/resolve.js';
+import type { AddressResolver, ExternalTarget, Resolution, Target } from '../delivery/resolve.js';
+import type { ExternalDelivery, ExternalOutcome } from '../delivery/external.js';
 import { QuotaExceededError } from '../store/types.js';
 import type { Intake, MessageEnvelope } from './types.js';
 import type { DsnRecipient } from './dsn.js';
@@ -49,8 +50,11 @@ export class QueueManager {
   private again = false;
   private stopped = false;
   remote: RemoteTransport | null = null;
+  /** S16/S19 |program and /file targets; absent: such targets bounce. */
+  external: ExternalDelivery | null = null;
   readonly bouncer: Bouncer;
   private readonly inboxStmt: Statement<[string], { id: number }>;
+  private readonly junkStmt: Statement<[string], { id: number }>;
   private readonly stmts: { stat: Statement; deleteQueue: Statement };
 
   constructor(
@@ -66,6 +70,8 @@ export class QueueManager {
     this.bouncer = new Bouncer(db, blobs, intake, log, hostname);
     this.inboxStmt = db.prepare<[string], { id: number }>(
       `SELECT m.id FROM mailboxes m JOIN users u ON u.id = m.user_id WHERE u.address = ? AND m.name = 'INBOX'`);
+    this.junkStmt = db.prepare<[string], { id: number }>(
+      `SELECT m.id FROM mailboxes m JOIN users u ON u.id = m.user_id WHERE u.address = ? AND m.special_use = '\\Junk' ORDER BY m.id LIMIT 1`);
     this.stmts = {
       stat: db.prepare('INSERT INTO stats (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = value + excluded.value'),
       deleteQueue: db.prepare('DELETE FROM queue WHERE id = ?'),
@@ -105,6 +111,11 @@ export class QueueManager {
     return this.inboxStmt.get(user)?.id ?? null;
   }
 
+  /** Where a message goes: INBOX, or the Junk folder (RFC 6154 \Junk) for a quarantined one (DMARC). */
+  private folderOf(user: string, quarantine: boolean | undefined): number | null {
+    return (quarantine ? this.junkStmt.get(user)?.id : undefined) ?? this.inboxOf(user);
+  }
+
 
   /**
    * The fast path, run inside the transaction that records a new queue entry: when every
@@ -119,10 +130,10 @@ export class QueueManager {
     for (const r of envelope.recipients) {
       if (r.notify?.some((n) => n.toUpperCase() === 'SUCCESS')) return null; // needs a success DSN
       const res = this.resolver.resolveSync(r.address);
-      if (res.problems.length || !res.targets.length) return null;
+      if (res.problems.length || !res.targets.length || res.external.length) return null;
       for (const t of res.targets) {
         if (t.kind !== 'local') return null;
-        const mailboxId = this.inboxOf(t.user);
+        const mailboxId = this.folderOf(t.user, envelope.quarantine);
         if (!mailboxId) return null;
         plan.push({ rcpt: r.address, user: t.user, mailboxId });
       }
@@ -148,7 +159,7 @@ export class QueueManager {
     const created = Date.now();
     return () => {
       for (const d of done) {
-        this.log.info(queueId, `to=<${d.user}>${d.user !== d.rcpt ? `, orig_to=<${d.rcpt}>` : ''}, relay=local, delay=${((Date.now() - created) / 1000).toFixed(2)}, status=sent (delivered to INBOX, uid ${d.uid})`);
+        this.log.info(queueId, `to=<${d.user}>${d.user !== d.rcpt ? `, orig_to=<${d.rcpt}>` : ''}, relay=local, delay=${((Date.now() - created) / 1000).toFixed(2)}, status=sent (delivered to ${envelope.quarantine ? 'Junk' : 'INBOX'}, uid ${d.uid})`);
         this.events.emit('mailbox', d.mailboxId);
       }
     };
@@ -166,19 +177,31 @@ export class QueueManager {
     if (!rows.length) return 0;
 
     // Resolve outside the transaction (it may read files and the user table).
-    const plans: { row: DueRow; targets: Target[]; inboxes: Map<string, number | null>; problems: Resolution['problems'] }[] = [];
+    const plans: { row: DueRow; targets: Target[]; inboxes: Map<string, number | null>; problems: Resolution['problems']; external: { target: ExternalTarget; outcome: ExternalOutcome }[] }[] = [];
     for (const row of rows) {
       const r = this.resolver.resolveSync(row.rcpt);
       const inboxes = new Map<string, number | null>();
-      for (const t of r.targets) if (t.kind === 'local') inboxes.set(t.user, this.inboxOf(t.user));
-      plans.push({ row, targets: r.targets, inboxes, problems: r.problems });
+      const quarantine = r.targets.some((t) => t.kind === 'local') && (JSON.parse(row.envelope) as MessageEnvelope).quarantine;
+      for (const t of r.targets) if (t.kind === 'local') inboxes.set(t.user, this.folderOf(t.user, quarantine));
+      plans.push({ row, targets: r.targets, inboxes, problems: r.problems, external: r.external.map((target) => ({ target, outcome: { ok: false, status: '5.3.0', detail: 'not attempted' } })) });
     }
 
     await this.indexMime(plans.filter((p) => p.targets.some((t) => t.kind === 'local')).map((p) => p.row.blob_id));
+    // Programs and files run before the transaction that records the outcome (at least once:
+    // a crash between the two runs them again).
+    await Promise.all(plans.flatMap((p) => p.external.map(async (e) => {
+      e.outcome = this.external
+        ? await this.external.deliver(e.target, {
+            sender: p.row.sender, recipient: p.row.rcpt,
+            open: () => this.blobs.stream(p.row.blob_id), read: () => this.blobs.read(p.row.blob_id),
+          })
+        : { ok: false, status: '5.3.5', detail: 'program and file deliveries are not available' };
+    })));
 
     const failures: Failure[] = [];
     const delivered: { row: DueRow; user: string; mailboxId: number; uid: number }[] = [];
     const remoteMarked: string[] = [];
+    const externalDone: string[] = [];
     const touched = new Set<string>();
 
     this.db.transaction(() => {
@@ -187,10 +210,19 @@ export class QueueManager {
         `INSERT INTO queue_rcpt (queue_id, rcpt, orcpt, notify, status) VALUES (?, ?, ?, ?, 'remote')
            ON CONFLICT (queue_id, rcpt) DO UPDATE SET status = 'remote' WHERE status = 'pending'`);
       const stat = this.db.prepare('INSERT INTO stats (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = value + excluded.value');
-      for (const { row, targets, inboxes, problems } of plans) {
+      for (const { row, targets, inboxes, problems, external } of plans) {
         touched.add(row.queue_id);
         let localOk = 0;
         const rowFailures: Failure[] = [];
+        for (const { target, outcome } of external) {
+          const what = target.kind === 'program' ? `|${target.command}` : target.path;
+          if (outcome.ok) {
+            localOk++;
+            externalDone.push(`${row.queue_id}\0to=<${what}>, orig_to=<${row.rcpt}>, relay=${target.kind}, status=sent (${outcome.detail})`);
+          } else {
+            rowFailures.push({ row, dsn: { address: target.owner, original: row.orcpt ?? row.rcpt, action: 'failed', status: outcome.status, diagnostic: `x-correo; ${what}: ${outcome.detail}` } });
+          }
+        }
         for (const t of targets) {
           if (t.kind === 'remote') {
             if (t.address === row.rcpt) {
@@ -220,8 +252,8 @@ export class QueueManager {
             rowFailures.push({ row, dsn: { address: t.user, original: row.orcpt ?? row.rcpt, action: 'failed', status: quota ? '5.2.2' : '4.3.0', diagnostic: `x-correo; ${(e as Error).message}` } });
           }
         }
-        for (const p of problems) rowFailures.push({ row, dsn: { address: p.address, original: row.orcpt ?? (p.address !== row.rcpt ? row.rcpt : undefined), action: 'failed', status: '5.1.1', diagnostic: `x-correo; ${p.text}` } });
-        if (!targets.length && !problems.length) {
+        for (const p of problems) rowFailures.push({ row, dsn: { address: p.address, original: row.orcpt ?? (p.address !== row.rcpt ? row.rcpt : undefined), action: 'failed', status: p.reply?.enhanced ?? '5.1.1', diagnostic: `x-correo; ${p.text}` } });
+        if (!targets.length && !problems.length && !external.length) {
           rowFailures.push({ row, dsn: { address: row.rcpt, action: 'failed', status: '5.1.1', diagnostic: 'x-correo; no deliverable destination' } });
         }
         // The recipient is finished here when something was delivered or handed on; failures
@@ -235,6 +267,7 @@ export class QueueManager {
       this.log.info(d.row.queue_id, `to=<${d.user}>${d.user !== d.row.rcpt ? `, orig_to=<${d.row.rcpt}>` : ''}, relay=local, delay=${((Date.now() - d.row.created) / 1000).toFixed(2)}, status=sent (delivered to INBOX, uid ${d.uid})`);
       this.events.emit('mailbox', d.mailboxId);
     }
+    for (const e of externalDone) this.log.info(e.split('\0')[0], e.split('\0')[1]);
     for (const r of remoteMarked) this.log.info(r.split(':')[0], `to=<${r.slice(r.indexOf(':') + 1)}>, status=queued for remote delivery`);
     if (remoteMarked.length) this.remote?.kick();
 
