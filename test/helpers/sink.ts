@@ -39,6 +39,8 @@ export interface SinkOptions {
   greeting?: string;
   /** Answer EHLO with 502 (a HELO-only server). */
   noEhlo?: boolean;
+  /** Milliseconds to wait before answering the end of data (a slow server). */
+  dataDelayMs?: number;
 }
 
 export interface Sink {
@@ -47,6 +49,8 @@ export interface Sink {
   messages: SinkMessage[];
   /** Connections accepted. */
   connections: number;
+  /** Most connections open at the same time. */
+  maxOpen: number;
   /** Every line the clients sent (commands only), for protocol assertions. */
   commands: string[];
   waitFor(n: number, timeoutMs?: number): Promise<SinkMessage[]>;
@@ -74,11 +78,12 @@ export async function startSink(opts: SinkOptions = {}): Promise<Sink> {
   const sockets = new Set<Socket>();
   let transactions = 0;
   const waiters: (() => void)[] = [];
-  const sink = { connections: 0 } as Sink;
+  const sink = { connections: 0, maxOpen: 0 } as Sink;
 
   const session = (socket: Socket) => {
     sockets.add(socket);
     sink.connections++;
+    sink.maxOpen = Math.max(sink.maxOpen, sockets.size);
     let sock: Socket = socket;
     let buf = Buffer.alloc(0);
     let helo = '';
@@ -104,13 +109,18 @@ export async function startSink(opts: SinkOptions = {}): Promise<Sink> {
       const msg: SinkMessage = { ...tx!, data, raw };
       transactions++;
       const r = opts.dataReply?.(transactions, msg) ?? null;
-      if (r && !r.startsWith('2')) send(r);
-      else {
-        messages.push(msg);
-        send(r ?? `250 2.0.0 Ok: queued as SINK${transactions}`);
-        for (const w of waiters.splice(0)) w();
-      }
+      const n = transactions;
       tx = null;
+      const answer = () => {
+        if (r && !r.startsWith('2')) send(r);
+        else {
+          messages.push(msg);
+          send(r ?? `250 2.0.0 Ok: queued as SINK${n}`);
+          for (const w of waiters.splice(0)) w();
+        }
+      };
+      if (opts.dataDelayMs) setTimeout(answer, opts.dataDelayMs);
+      else answer();
     };
 
     const line = (l: string) => {
