@@ -60,7 +60,10 @@ async function stopAll(): Promise<void> {
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
     console.error(`\n${sig}: stopping the servers`);
-    void stopAll().finally(() => process.exit(130));
+    void stopAll().finally(() => {
+      if (!keep && !profile) rmSync(root, { recursive: true, force: true });
+      process.exit(130);
+    });
   });
 }
 
