@@ -17,6 +17,8 @@ import { writeStarterConfig } from './init.js';
 import { queueCommand } from './queue.js';
 import { statsCommand } from './stats.js';
 import { dkimCommand } from './dkim.js';
+import { policyCommand } from './policy.js';
+import { forwardCommand } from './forward.js';
 
 const USAGE = `usage: correo COMMAND [--config FILE] ...
 
@@ -36,6 +38,11 @@ const USAGE = `usage: correo COMMAND [--config FILE] ...
   dkim keygen DOMAIN [--selector S] [--algorithm rsa|ed25519]
                                       make a DKIM key; prints the DNS record to publish
   dkim record DOMAIN [--selector S]   print the DNS record of an existing key
+  policy check --from ADDR --to ADDR --ip IP [--helo NAME] [--auth USER]
+                                      what the SMTP server would answer and why (exit 0
+                                      accepted, 1 refused); nothing is sent
+  forward set ADDRESS TARGET...       a user's forward list (like ~/.forward); also
+  forward show|clear ADDRESS          "\ADDRESS" to keep a copy, "|program" (sandboxed)
 
 --config FILE defaults to ./correo.toml, then /etc/correo/correo.toml.`;
 
@@ -155,7 +162,7 @@ async function serve(cfgFile: string | undefined, opts: Record<string, string | 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
-    const { positional, options } = parseArgs(rest, ['config', 'hostname', 'domain', 'service', 'selector', 'algorithm'], ['password-stdin', 'init', 'help']);
+    const { positional, options } = parseArgs(rest, ['config', 'hostname', 'domain', 'service', 'selector', 'algorithm', 'from', 'to', 'ip', 'helo', 'auth'], ['password-stdin', 'init', 'help']);
     const cfgFile = options.config as string | undefined;
     switch (command) {
       case 'serve':
@@ -173,6 +180,10 @@ export async function main(argv: string[]): Promise<number> {
         return statsCommand(loadConfig(findConfigFile(cfgFile)));
       case 'dkim':
         return dkimCommand(loadConfig(findConfigFile(cfgFile)), positional, options);
+      case 'policy':
+        return await policyCommand(loadConfig(findConfigFile(cfgFile)), positional, options);
+      case 'forward':
+        return forwardCommand(loadConfig(findConfigFile(cfgFile)), positional);
       case 'aliases':
       case 'newaliases':
         return aliasesCommand(loadConfig(findConfigFile(cfgFile)));

@@ -1,0 +1,42 @@
+import type { Config } from '../config/types.js';
+import { readForward, writeForward } from '../delivery/forward.js';
+import { openDatabase } from '../store/db.js';
+import { userLookup } from '../delivery/resolve.js';
+import { UsageError } from './args.js';
+
+/**
+ * `correo forward set ADDRESS TARGET...`, `show ADDRESS`, `clear ADDRESS`: a user's forward
+ * list (S16, sendmail's ~/.forward). Targets are addresses, "\ADDRESS" to keep a copy in the
+ * user's own mailbox, or "|program" (run under [delivery]'s sandbox). A running server picks
+ * the change up within a second.
+ */
+export function forwardCommand(cfg: Config, args: string[]): number {
+  const [sub, who, ...targets] = args;
+  if (!who || !['set', 'show', 'clear'].includes(sub)) throw new UsageError('use: correo forward set ADDRESS TARGET... | show ADDRESS | clear ADDRESS');
+  const address = who.toLowerCase();
+  const db = openDatabase(cfg.data_dir);
+  try {
+    if (!userLookup(db)(address)) throw new Error(`no user ${address}`);
+  } finally {
+    db.close();
+  }
+  const dir = cfg.delivery.forward_dir;
+  switch (sub) {
+    case 'show': {
+      const list = readForward(dir, address);
+      console.log(list.length ? list.join('\n') : `${address} has no forward list`);
+      return 0;
+    }
+    case 'clear':
+      writeForward(dir, address, []);
+      console.log(`forward list of ${address} removed`);
+      return 0;
+    default: {
+      const list = targets.flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
+      if (!list.length) throw new UsageError('forward set needs at least one TARGET');
+      writeForward(dir, address, list);
+      console.log(`${address} forwards to ${list.join(', ')}`);
+      return 0;
+    }
+  }
+}
