@@ -182,7 +182,9 @@ export class PolicySession {
   }
 
   private refuse(stage: Stage, what: string, reply: Reply, since: number): Reply {
-    const why = this.ledger.since(since).map(formatEntry).join('; ');
+    // What decided: this stage's entries, and earlier refusals carried over (delay_checks).
+    const earlier = this.ledger.entries.slice(0, since).filter((e) => e.outcome === 'reject' || e.outcome === 'tempfail');
+    const why = [...earlier, ...this.ledger.since(since)].map(formatEntry).join('; ');
     this.policy.log.info(null, `policy: ${stage} from ${this.clientText()}${what ? ` ${what}` : ''}: ${replyText(reply)}${why ? ` [${why}]` : ''}`);
     return reply;
   }

@@ -1,13 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseAccess, parseErrorValue, type AccessRule } from '../../src/maps/access.js';
 import { ConfigError } from '../../src/config/errors.js';
 
-/** The access file of the seed document (lines 226-232), byte for byte, comments and all. */
-export const SEED_ACCESS_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../../../test/maps/fixtures/seed-access');
+import { SEED_ACCESS_FILE } from './fixtures.js';
 
 const v = (r: AccessRule | null) => (r ? `${r.action.kind}@${r.line}` : null);
 
