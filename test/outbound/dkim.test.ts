@@ -29,6 +29,8 @@ for (const algorithm of ['rsa', 'ed25519'] as const) {
       assert.equal(rec.name, 's2026._domainkey.example.test');
       const again = await w.server.cli(['dkim', 'keygen', 'example.test', '--selector', 's2026']);
       assert.notEqual(again.code, 0, 'an existing key is never overwritten');
+      const shown = await w.server.cli(['dkim', 'record', 'example.test']);
+      assert.deepEqual(txtOf(shown.stdout), rec, '"dkim record" prints the same record again');
 
       await w.send({
         from: SENDER, to: ['out@example.test'],
