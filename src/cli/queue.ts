@@ -53,6 +53,10 @@ function poke(cfg: Config): boolean {
   try {
     const pid = (JSON.parse(readFileSync(file, 'utf8')) as { pid?: number }).pid;
     if (!pid) return false;
+    // listening.json outlives a server killed with -9, and its pid may now be another
+    // program's: SIGUSR2 would end that one. Only a process running "serve" is signalled.
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    if (!cmdline.includes('serve')) return false;
     process.kill(pid, 'SIGUSR2');
     return true;
   } catch {
