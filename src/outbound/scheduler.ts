@@ -170,15 +170,20 @@ export class OutboundScheduler implements RemoteTransport {
 
   private scan(): void {
     if (this.stopped || this.active >= this.o.config.outbound.max_total) return;
+    // Oldest first, but at most enough rows per domain to fill its delivery slots: a backlog
+    // for one slow domain must not hide the mail for every other domain behind it.
+    const perDomain = (this.o.config.outbound.max_per_destination + 1) * MAX_RCPTS_PER_TRANSACTION;
     const rows = this.o.db
-      .prepare<[number, number], Row>(
-        `SELECT r.queue_id, r.rcpt, r.orcpt, r.notify, r.attempts, r.last_error,
-                q.sender, q.envelope, q.blob_id, q.size, q.created, q.trace_skip
-           FROM queue_rcpt r JOIN queue q ON q.id = r.queue_id
-          WHERE r.status = 'remote' AND r.next_attempt <= ? AND q.held = 0
-          ORDER BY q.created LIMIT ?`,
+      .prepare<[number, number, number], Row>(
+        `SELECT * FROM (
+           SELECT r.queue_id, r.rcpt, r.orcpt, r.notify, r.attempts, r.last_error,
+                  q.sender, q.envelope, q.blob_id, q.size, q.created, q.trace_skip,
+                  row_number() OVER (PARTITION BY lower(substr(r.rcpt, instr(r.rcpt, '@') + 1)) ORDER BY q.created) AS n
+             FROM queue_rcpt r JOIN queue q ON q.id = r.queue_id
+            WHERE r.status = 'remote' AND r.next_attempt <= ? AND q.held = 0)
+          WHERE n <= ? ORDER BY created LIMIT ?`,
       )
-      .all(Date.now(), SCAN_LIMIT)
+      .all(Date.now(), perDomain, SCAN_LIMIT)
       .filter((r) => !this.inFlight.has(`${r.queue_id}\0${r.rcpt}`));
     if (!rows.length) return;
 
