@@ -64,8 +64,6 @@ test('451 then success: the message is retried after retry_initial and delivered
   try {
     await w.send({ from: SENDER, to: ['list@example.test'], raw: msg('r451') });
     await w.waitForLog(/to=<bob@remote\.test>.*tries=1, dsn=4\.3\.0, status=deferred \(host mx\.remote\.test\[[\d.]+\]:\d+ said: 451 4\.3\.0 try again later\)/);
-    const list = await w.server.cli(['queue', 'list']);
-    assert.match(list.stdout, /\(host mx\.remote\.test\[[\d.]+\]:\d+ said: 451 4\.3\.0 try again later\)\r?\n\s+bob@remote\.test/, list.stdout);
     const [m] = await sink.waitFor(1, 15_000);
     assert.match(m.data.toString(), /Message-ID: <r451@example\.test>/);
     await w.waitForLog(/to=<bob@remote\.test>.*tries=2, dsn=2\.0\.0, status=sent/);
