@@ -95,6 +95,20 @@ export async function bodyPart(s: Session, m: ViewMessage, raw: Buffer, sec: Sec
 }
 
 /**
+ * BODY[section] of a large message without reading the file: a byte range to stream, or (for
+ * HEADER.FIELDS) the filtered header read from the header's range only. null: no such part.
+ */
+export async function sectionRange(s: Session, m: ViewMessage, sec: Section): Promise<{ start: number; end: number } | { bytes: Buffer } | null> {
+  const tree = await treeOf(s, m);
+  const spec = { part: sec.part, text: sec.text || undefined, fields: sec.fields.length ? sec.fields : undefined };
+  const r = section(tree, spec);
+  if (!r) return sec.text && sec.text !== 'MIME' ? { bytes: Buffer.alloc(0) } : null;
+  if (r.kind === 'range') return { start: r.start, end: r.end };
+  const header = await s.ctx.blobs.slice(m.blobId, r.start, r.end);
+  return { bytes: sectionBytes(header, { ...r, start: 0, end: header.length }) };
+}
+
+/**
  * SEARCH BODY text: every leaf part's body with its transfer encoding undone and its charset
  * decoded, part headers' encoded words too (file names are searchable), as Dovecot does.
  */

@@ -5,7 +5,7 @@ import { bad, no } from '../errors.js';
 import type { ViewMessage } from '../selected.js';
 import { formatSet, inRanges, resolveRanges } from '../sequence.js';
 import { withoutNul } from '../message.js';
-import { bodyPart, envelopeOf, preloadTrees, structureOf, type PartBytes } from '../mimeview.js';
+import { bodyPart, envelopeOf, preloadTrees, sectionRange, structureOf, type PartBytes } from '../mimeview.js';
 import type { Piece } from '../writer.js';
 
 /** A parsed section spec (RFC 9051 6.4.5): part numbers, then what of the part. */
@@ -97,6 +97,53 @@ function sectionBytes(s: Session, m: ViewMessage, raw: Buffer, sec: Section, bin
   return bodyPart(s, m, raw, sec, binary);
 }
 
+/** Messages above this size are streamed from their file rather than read into memory. */
+const STREAM_OVER = 1 << 20;
+
+/** A piece of a response, or a byte range of a message file to stream in its place. */
+type Out = Piece | { blob: string; start: number; end: number };
+
+/** The literal of a section of a large message: its header, then the file range. */
+async function streamed(s: Session, m: ViewMessage, sec: Section, partial: { start: number; length: number | null } | null): Promise<Out[]> {
+  const r = await sectionRange(s, m, sec);
+  if (!r) return ['NIL'];
+  if ('bytes' in r) {
+    const d = applyPartial(r.bytes, partial);
+    return [`{${d.length}}\r\n`, withoutNul(d)];
+  }
+  let { start, end } = r;
+  if (partial) {
+    start = Math.min(end, start + partial.start);
+    if (partial.length !== null) end = Math.min(end, start + partial.length);
+  }
+  return [`{${end - start}}\r\n`, { blob: m.blobId, start, end }];
+}
+
+/** Writes a response, streaming file ranges in large chunks with the socket's pace. */
+async function emit(s: Session, parts: Out[]): Promise<void> {
+  for (const p of parts) {
+    if (typeof p === 'string' || Buffer.isBuffer(p)) {
+      s.out.push(p);
+      continue;
+    }
+    await s.out.flush();
+    let sent = 0;
+    const want = p.end - p.start;
+    if (want > 0) {
+      for await (const chunk of s.ctx.blobs.stream(p.blob, p.start, p.end)) {
+        const c = (chunk as Buffer).subarray(0, want - sent);
+        sent += c.length;
+        s.out.push(withoutNul(c));
+        await s.out.flush();
+        if (sent >= want) break;
+      }
+    }
+    // A file shorter than its record would desynchronise the literal: pad it.
+    if (sent < want) s.out.push(Buffer.alloc(want - sent, 0x20));
+  }
+  await s.out.flush(false);
+}
+
 const HEADER: Section = { part: [], text: 'HEADER', fields: [] };
 const TEXT: Section = { part: [], text: 'TEXT', fields: [] };
 
@@ -165,7 +212,9 @@ async function fetch(s: Session, c: Parameters<CommandSpec['run']>[1]) {
   for (const i of idx) {
     const m = box.msgs[i];
     let raw: Buffer | null = null;
-    if (needsRaw) {
+    // Large messages are not read whole: their sections stream from the file (BINARY excepted).
+    const big = m.size > STREAM_OVER && !items.some((x) => (x.kind === 'section' && x.binary) || x.kind === 'binary.size');
+    if (needsRaw && !big) {
       try {
         raw = await s.ctx.blobs.read(m.blobId);
       } catch {
@@ -173,7 +222,7 @@ async function fetch(s: Session, c: Parameters<CommandSpec['run']>[1]) {
         continue;
       }
     }
-    const out: Piece[] = [`* ${i + 1} FETCH (`];
+    const out: Out[] = [`* ${i + 1} FETCH (`];
     let first = true;
     const sep = () => {
       if (!first) out.push(' ');
@@ -191,13 +240,24 @@ async function fetch(s: Session, c: Parameters<CommandSpec['run']>[1]) {
         case 'ENVELOPE': out.push('ENVELOPE ', await envelopeOf(s, m)); break;
         case 'BODY': out.push('BODY ', await structureOf(s, m, false)); break;
         case 'BODYSTRUCTURE': out.push('BODYSTRUCTURE ', await structureOf(s, m, true)); break;
-        case 'RFC822': out.push(`RFC822 {${raw!.length}}\r\n`, withoutNul(raw!)); break;
+        case 'RFC822':
+          if (big) out.push(`RFC822 {${m.size}}\r\n`, { blob: m.blobId, start: 0, end: m.size });
+          else out.push(`RFC822 {${raw!.length}}\r\n`, withoutNul(raw!));
+          break;
         case 'RFC822.HEADER': {
+          if (big) {
+            out.push('RFC822.HEADER ', ...(await streamed(s, m, HEADER, null)));
+            break;
+          }
           const h = (await sectionBytes(s, m, raw!, HEADER, false))!.bytes;
           out.push(`RFC822.HEADER {${h.length}}\r\n`, withoutNul(h));
           break;
         }
         case 'RFC822.TEXT': {
+          if (big) {
+            out.push('RFC822.TEXT ', ...(await streamed(s, m, TEXT, null)));
+            break;
+          }
           const t = (await sectionBytes(s, m, raw!, TEXT, false))!.bytes;
           out.push(`RFC822.TEXT {${t.length}}\r\n`, withoutNul(t));
           break;
@@ -209,6 +269,10 @@ async function fetch(s: Session, c: Parameters<CommandSpec['run']>[1]) {
           break;
         }
         case 'section': {
+          if (big) {
+            out.push(`${it.label} `, ...(await streamed(s, m, it.section, it.partial)));
+            break;
+          }
           const b = await sectionBytes(s, m, raw!, it.section, it.binary);
           if (b?.unknownCte) throw no(`unknown Content-Transfer-Encoding in part ${it.section.part.join('.')}`, 'UNKNOWN-CTE');
           if (!b) {
@@ -227,8 +291,7 @@ async function fetch(s: Session, c: Parameters<CommandSpec['run']>[1]) {
     if (seenNow.has(m.uid) && !items.some((x) => x.kind === 'FLAGS')) out.push(` FLAGS (${m.flags.join(' ')})`);
     if (seenNow.has(m.uid) && condstore && !items.some((x) => x.kind === 'MODSEQ')) out.push(` MODSEQ (${m.modSeq})`);
     out.push(')\r\n');
-    s.write(out);
-    await s.out.flush(false);
+    await emit(s, out);
   }
   if (gone) throw no(`${gone} of the messages were expunged meanwhile`, 'EXPUNGEISSUED');
 }
