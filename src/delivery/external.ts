@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, fsyncSync, lstatSync, openSync, readFileSync, realpathSync, statSync, writeSync, constants as fsc } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import type { DeliveryConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import type { ExternalTarget } from './resolve.js';
@@ -13,7 +13,8 @@ import type { ExternalTarget } from './resolve.js';
  * must be in `[delivery] program_dir` (the admin links allowed programs there, e.g. procmail);
  * no shell (no `;`, `|`, `$`, redirections...), arguments split on white space with double
  * quotes kept together; as the unprivileged `program_user`, with an empty environment but for
- * SENDER/RECIPIENT/PATH, the message on standard input, and `program_timeout` seconds to finish.
+ * SENDER/RECIPIENT/PATH, the message on standard input with Unix line ends (sendmail's prog and
+ * local mailers use E=\n), and `program_timeout` seconds to finish.
  * Exit status 0 is delivered; anything else (or a timeout) fails the delivery, which bounces,
  * with the program's sysexits status mapped to an enhanced status code.
  *
@@ -140,7 +141,7 @@ export class ExternalDelivery {
         child.kill('SIGKILL');
         done({ ok: false, status: '4.3.0', detail: `cannot read the message: ${e.message}` });
       });
-      input.pipe(child.stdin!);
+      input.pipe(crlfToLf()).pipe(child.stdin!);
     });
   }
 
@@ -176,4 +177,25 @@ export function toMbox(message: Buffer, sender: string, date = new Date()): Buff
   const quoted = text.replace(/^(>*From )/gm, '>$1');
   const when = date.toUTCString().replace(/^(\w+), (\d+) (\w+) (\d+) ([\d:]+) GMT$/, (_, d, dd, m, y, t) => `${d} ${m} ${String(dd).padStart(2, ' ')} ${t} ${y}`);
   return Buffer.from(`From ${sender || 'MAILER-DAEMON'} ${when}\n${quoted}${quoted.endsWith('\n') ? '' : '\n'}\n`, 'latin1');
+}
+
+/** CRLF -> LF on a stream, a CR at the end of a chunk held until the next one tells. */
+export function crlfToLf(): Transform {
+  let held = false;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      let b = held ? Buffer.concat([Buffer.from('\r'), chunk]) : chunk;
+      held = b.length > 0 && b[b.length - 1] === 0x0d;
+      if (held) b = b.subarray(0, -1);
+      const out: number[] = [];
+      for (let i = 0; i < b.length; i++) {
+        if (b[i] === 0x0d && b[i + 1] === 0x0a) continue;
+        out.push(b[i]);
+      }
+      done(null, Buffer.from(out));
+    },
+    flush(done) {
+      done(null, held ? Buffer.from('\r') : null);
+    },
+  });
 }

@@ -32,7 +32,7 @@ export interface Resolution {
   /** Programs and files (only from the aliases file, :include: files and users' forward lists). */
   external: ExternalTarget[];
   /** Addresses some branch led to that cannot take mail (unknown user behind an alias...), for the bounce. */
-  problems: { address: string; text: string; reply?: MapReply }[];
+  problems: { address: string; text: string; reply?: MapReply; status?: string }[];
 }
 
 const MAX_DEPTH = 20;
@@ -154,7 +154,11 @@ export class AddressResolver {
       return;
     }
 
-    if (this.userExists(key)) {
+    // A name only in local-host-names is another name of this host (sendmail's class w):
+    // its local parts are the users of the primary domain.
+    const userKey = this.config.domains.includes(domain) || !this.config.domains.length ? key : `${local.toLowerCase()}@${this.config.domains[0]}`;
+    if (this.userExists(userKey)) {
+      const key = userKey;
       // S16 the user's own forward list (sendmail's .forward); a loop back to the user delivers here.
       const fwd = seen.has(`f:${key}`) ? undefined : this.forwards.get(key);
       if (fwd && fwd.length) {
@@ -217,7 +221,8 @@ export class AddressResolver {
         seen.add(`i:${t.path}`);
         const list = this.readInclude(t.path);
         if (typeof list === 'string') {
-          out.problems.push({ address: owner, text: list });
+          // The admin's mistake, not the sender's: a 4xx at RCPT so that the mail comes back once fixed.
+          out.problems.push({ address: owner, text: list, status: '5.3.5', reply: { code: 451, enhanced: '4.3.5', text: 'Mailing list configuration error; try again later' } });
           return;
         }
         for (const item of list) {

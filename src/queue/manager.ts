@@ -252,7 +252,7 @@ export class QueueManager {
             rowFailures.push({ row, dsn: { address: t.user, original: row.orcpt ?? row.rcpt, action: 'failed', status: quota ? '5.2.2' : '4.3.0', diagnostic: `x-correo; ${(e as Error).message}` } });
           }
         }
-        for (const p of problems) rowFailures.push({ row, dsn: { address: p.address, original: row.orcpt ?? (p.address !== row.rcpt ? row.rcpt : undefined), action: 'failed', status: p.reply?.enhanced ?? '5.1.1', diagnostic: `x-correo; ${p.text}` } });
+        for (const p of problems) rowFailures.push({ row, dsn: { address: p.address, original: row.orcpt ?? (p.address !== row.rcpt ? row.rcpt : undefined), action: 'failed', status: p.status ?? p.reply?.enhanced ?? '5.1.1', diagnostic: `x-correo; ${p.text}` } });
         if (!targets.length && !problems.length && !external.length) {
           rowFailures.push({ row, dsn: { address: row.rcpt, action: 'failed', status: '5.1.1', diagnostic: 'x-correo; no deliverable destination' } });
         }

@@ -121,3 +121,18 @@ test('alias and map targets', () => {
   assert.equal(typeof parseTarget('a@b@c.test'), 'string');
   assert.equal(typeof parseTarget(':include:relative'), 'string');
 });
+
+test('program input: CRLF to LF at every chunk boundary, lone CRs kept', async () => {
+  const { crlfToLf } = await import('../../src/delivery/external.js');
+  const input = Buffer.from('a\r\nb\rc\r\n\r\nd\r');
+  for (let cut = 0; cut <= input.length; cut++) {
+    const t = crlfToLf();
+    const parts: Buffer[] = [];
+    t.on('data', (d: Buffer) => parts.push(d));
+    const done = new Promise((r) => t.on('end', r));
+    t.write(input.subarray(0, cut));
+    t.end(input.subarray(cut));
+    await done;
+    assert.equal(Buffer.concat(parts).toString(), 'a\nb\rc\n\nd\r', `cut at ${cut}`);
+  }
+});
