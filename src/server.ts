@@ -24,6 +24,7 @@ import { ensureCertificate, TlsContexts } from './tls/certs.js';
 import { startSmtp } from './smtp/server.js';
 import { startPop3 } from './pop3/server.js';
 import { startImap } from './imap/server.js';
+import { startLmtp, startLmtpSocket } from './lmtp/server.js';
 
 type StartFn = (ctx: Context, listen: ListenAddress, implicitTls: boolean) => Promise<Server>;
 
@@ -116,6 +117,23 @@ export async function startServer(config: Config): Promise<RunningServer> {
           log.notice(null, `listening: ${portName} on ${a.address}:${a.port}`);
         }
       }
+    }
+    // RFC 2033 LMTP: another MTA delivering into the store (S29).
+    for (const l of config.lmtp.listen) {
+      let srv: Server;
+      try {
+        srv = await startLmtp(ctx, l);
+      } catch (e) {
+        throw bindError('lmtp', l, e as NodeJS.ErrnoException);
+      }
+      servers.push(srv);
+      const a = srv.address() as AddressInfo;
+      (listening.lmtp ??= []).push({ host: a.address, port: a.port });
+      log.notice(null, `listening: lmtp on ${a.address}:${a.port}`);
+    }
+    if (config.lmtp.socket) {
+      servers.push(await startLmtpSocket(ctx, config.lmtp.socket));
+      log.notice(null, `listening: lmtp on ${config.lmtp.socket}`);
     }
   } catch (e) {
     for (const s of servers) s.close();

@@ -68,6 +68,13 @@ export class Policy {
     return new PolicySession(this, peer, service);
   }
 
+  /** This policy with sessions of another service (the LMTP server reuses the SMTP session). */
+  forService(service: Service): Policy {
+    const view = Object.create(this) as Policy;
+    view.session = (peer: PolicyPeer) => this.session(peer, service);
+    return view;
+  }
+
   /** S26 relay_based_on_MX: one of the domain's MX hosts is this server. */
   async mxPointsAtUs(domain: string): Promise<boolean> {
     try {

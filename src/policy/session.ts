@@ -113,6 +113,8 @@ export class PolicySession {
       this.name = null;
     }
     const out: ClientVerdict = { verdict: { kind: 'continue' }, relay: false, trusted: false };
+    // LMTP (RFC 2033) is another MTA of ours handing over local mail: no client checks.
+    if (this.service === 'lmtp') return { ...out, trusted: true };
     const rule = this.policy.maps.access.get().client(ip, this.name);
     if (rule) {
       this.ledger.add('connect', 'access', outcomeOf(rule), describeRule(rule));
@@ -195,6 +197,7 @@ export class PolicySession {
     const since = this.ledger.length;
     this.abortTransaction();
     this.tx = { sender, from: { kind: 'continue' }, discard: false, envelope: null, writer: null, auth: null, hops: null };
+    if (this.service === 'lmtp') return null;
     const limit = this.authUser
       ? this.policy.messages.take(`u:${this.authUser.toLowerCase()}`, this.cfg.user_messages)
       : this.policy.messages.take(`c:${this.peer.ip}`, this.cfg.client_messages);
@@ -225,6 +228,7 @@ export class PolicySession {
       this.refuse('rcpt', `from=<${tx.sender}> to=<${address}>`, reply, since);
       return { ok: false, code: reply.code, enhanced: reply.enhanced ?? '', text: Array.isArray(reply.text) ? reply.text.join(' ') : reply.text };
     };
+    if (this.service === 'lmtp') return this.lmtpRcpt(address, since, refuse);
     const who = this.authUser ?? this.peer.ip;
     const limited = this.authUser
       ? this.policy.rcpts.take(`u:${this.authUser.toLowerCase()}`, this.cfg.user_recipients)
@@ -316,6 +320,20 @@ export class PolicySession {
       this.ledger.add('rcpt', 'greylist', 'accept', g.known ? 'triplet known' : 'retried after the delay; triplet remembered');
     }
     if (tx.discard) this.ledger.add('rcpt', 'access', 'discard', 'the message will be accepted and discarded');
+    return verdict;
+  }
+
+  /** LMTP takes local recipients only: never a relay, whatever the maps say. */
+  private async lmtpRcpt(address: string, since: number, refuse: (r: Reply) => RecipientVerdict): Promise<RecipientVerdict> {
+    let verdict: RecipientVerdict;
+    try {
+      verdict = await this.policy.recipients.check(address, { clientAddress: this.peer.ip });
+    } catch (e) {
+      this.ledger.add('rcpt', 'recipient', 'tempfail', (e as Error).message);
+      return refuse(PolicyReplies.tempfail());
+    }
+    this.ledger.add('rcpt', 'recipient', verdict.ok ? 'accept' : 'reject', verdict.ok ? `<${verdict.address}>` : `${verdict.code} ${verdict.enhanced} ${verdict.text}`);
+    if (!verdict.ok) this.refuse('rcpt', `to=<${address}>`, { code: verdict.code, enhanced: verdict.enhanced, text: verdict.text }, since);
     return verdict;
   }
 
