@@ -1,7 +1,7 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { ConfigError } from '../config/errors.js';
 import type { Logger } from '../log/logger.js';
+import { WatchedFile } from '../maps/watched.js';
 
 /**
  * Routes for outbound mail (S20 sendmail's mailertable, S14 SMART_HOST), parsed without I/O.
@@ -102,45 +102,22 @@ export function lookupRoute(table: RouteTable, domain: string): Route | undefine
 }
 
 /**
- * The mailertable file, re-read when it changes (checked at most once a second, like the
- * aliases). A file with a mistake is logged as FILE:LINE and the last good version stays.
+ * The mailertable file, re-read when it changes (src/maps/watched.ts: checked at most once a
+ * second, like every map file). A file with a mistake is logged as FILE:LINE and the last
+ * good version stays.
  */
 export class Mailertable {
-  private table: RouteTable = new Map();
-  private mtime = -1;
-  private checked = 0;
+  private readonly watched: WatchedFile<RouteTable>;
 
-  constructor(private readonly file: string | null, private readonly log: Logger) {
-    this.reload();
+  constructor(file: string | null, log: Logger) {
+    this.watched = new WatchedFile('mailertable', file, parseMailertable, () => new Map(), log);
   }
 
   reload(): string | null {
-    if (!this.file) return null;
-    this.checked = Date.now();
-    let mtime = 0;
-    try {
-      mtime = existsSync(this.file) ? statSync(this.file).mtimeMs : 0;
-    } catch {
-      mtime = 0;
-    }
-    if (mtime === this.mtime) return null;
-    this.mtime = mtime;
-    if (!mtime) {
-      this.table = new Map();
-      return null;
-    }
-    try {
-      this.table = parseMailertable(readFileSync(this.file, 'utf8'), this.file);
-      this.log.info(null, `mailertable: loaded ${this.table.size} routes from ${this.file}`);
-      return null;
-    } catch (e) {
-      this.log.error(null, `mailertable: ${(e as Error).message} (keeping the previous version)`);
-      return (e as Error).message;
-    }
+    return this.watched.reload();
   }
 
   lookup(domain: string): Route | undefined {
-    if (Date.now() - this.checked > 1000) this.reload();
-    return lookupRoute(this.table, domain);
+    return lookupRoute(this.watched.get(), domain);
   }
 }
