@@ -6,7 +6,7 @@ import { inRanges, resolveRanges, type SequenceSet } from './sequence.js';
 import { headerEnd } from './message.js';
 import { headerValues } from './text.js';
 import { searchableBody } from './mimeview.js';
-import type { MimeTree } from '../mime/types.js';
+import type { MimeEnvelopeFields, MimeTree } from '../mime/types.js';
 import { decodeEncodedWords, foldCase } from '../mime/text.js';
 import { parseMessageDate } from '../mime/date.js';
 
@@ -134,6 +134,12 @@ function parseKey(a: Args, st: { content: boolean; modseq: boolean; charset: str
 
 import * as SEQ from './sequence.js';
 
+/** Header fields the MIME tree keeps (src/mime/types.ts MimeEnvelopeFields). */
+const ENV_FIELDS: Record<string, keyof MimeEnvelopeFields> = {
+  from: 'from', to: 'to', cc: 'cc', bcc: 'bcc', subject: 'subject', sender: 'sender', 'reply-to': 'replyTo',
+  'message-id': 'messageId', 'in-reply-to': 'inReplyTo', references: 'references', date: 'date',
+};
+
 /** Lazily read content of one message, shared by every key that needs it. */
 export class Content {
   private rawP: Promise<Buffer> | null = null;
@@ -149,6 +155,10 @@ export class Content {
       this.headerS = r.subarray(0, headerEnd(r)).toString('latin1');
     }
     return this.headerS;
+  }
+  async envValues(k: keyof MimeEnvelopeFields): Promise<string[]> {
+    const v = (await this.tree()).root.env?.[k];
+    return v === undefined ? [] : Array.isArray(v) ? v.map((x) => x.trim()) : [v.trim()];
   }
   async body(): Promise<string> {
     if (this.bodyS === null) this.bodyS = fold(searchableBody(await this.tree(), await this.raw()));
@@ -196,7 +206,9 @@ export async function matches(key: Key, m: ViewMessage, i: number, c: Content | 
       for (const k of key.keys) if (!(await matches(k, m, i, c, env))) return false;
       return true;
     case 'header': {
-      const vals = headerValues(await c!.header(), key.field);
+      // Envelope fields come from the stored MIME tree: no file read.
+      const envKey = ENV_FIELDS[key.field];
+      const vals = envKey ? await c!.envValues(envKey) : headerValues(await c!.header(), key.field);
       // RFC 9051 6.4.4: HEADER field "" matches every message that has the field.
       if (!key.text) return vals.length > 0;
       return vals.some((v) => fold(decodeEncodedWords(v)).includes(key.text));
@@ -211,10 +223,10 @@ export async function matches(key: Key, m: ViewMessage, i: number, c: Content | 
 
 /** Runs a search over the selected mailbox; returns matching indexes (0-based). */
 export async function runSearch(p: SearchProgram, box: SelectedMailbox, saved: number[] | null, read: (m: ViewMessage) => Promise<Buffer>, tree: (m: ViewMessage) => Promise<MimeTree>): Promise<number[]> {
-  const env: EvalEnv = { box, saved, maxSeq: box.msgs.length, maxUid: box.maxUid };
+  const env: EvalEnv = { box, saved, maxSeq: box.exists, maxUid: box.maxUid };
   const out: number[] = [];
-  for (let i = 0; i < box.msgs.length; i++) {
-    const m = box.msgs[i];
+  for (let i = 0; i < box.exists; i++) {
+    const m = box.msg(i);
     if (m.expunged && p.content) {
       // Its file may be gone; it cannot match content keys.
       try {

@@ -20,53 +20,137 @@ export interface Changes {
   flagged: ViewMessage[];
 }
 
+/** What never changes about a message in a mailbox: shared by every session that has it selected. */
+interface Meta {
+  id: number;
+  size: number;
+  internalDate: number;
+  blobId: string;
+}
+
+/** Per mailbox, the immutable part of its messages, kept while some session has it selected. */
+const metas = new Map<number, { refs: number; byUid: Map<number, Meta> }>();
+
+/** Flag lists as one interned string each: thousands of sessions share a handful of values. */
+const flagStrings = new Map<string, string>();
+function intern(flags: string[]): string {
+  const k = flags.join(' ');
+  let v = flagStrings.get(k);
+  if (v === undefined) {
+    if (flagStrings.size > 100_000) flagStrings.clear();
+    flagStrings.set(k, (v = k));
+  }
+  return v;
+}
+
 /**
  * The selected mailbox as this session sees it: message sequence numbers are positions in
- * `msgs` (RFC 9051 2.3.1.2). Changes made by others are read from the store by mod-sequence
- * (RFC 7162) and applied here; expunges wait as `expunged` entries, keeping every sequence
- * number valid, until the session may announce them.
+ * these columns (RFC 9051 2.3.1.2). Changes made by others are read from the store by
+ * mod-sequence (RFC 7162) and applied here; expunges wait, keeping every sequence number
+ * valid, until the session may announce them.
+ *
+ * Memory matters (thousands of IDLE sessions): a session keeps only UID, flags (interned) and
+ * mod-sequence per message; size, date and file are shared across sessions.
  */
 export class SelectedMailbox {
-  msgs: ViewMessage[] = [];
+  private uids: number[] = [];
+  private flagCol: string[] = [];
+  private modseqs: number[] = [];
+  private pending = new Set<number>();
+  private meta: Map<number, Meta>;
   /** The highest mod-sequence of the store this view has caught up with. */
   highestModSeq = 0;
   /** Another session or the queue changed this mailbox since the last sync. */
   dirty = false;
-  private pendingExpunge = 0;
+  private released = false;
 
-  constructor(
+  private constructor(
     public mailbox: Mailbox,
     readonly readOnly: boolean,
     /** RFC 4314 rights of the session's user on this mailbox. */
     readonly rights: string,
-    /** Name as the client gave it (for LIST in rev2, logs). */
+    /** Name as the client gave it. */
     readonly displayName: string,
-  ) {}
+  ) {
+    let m = metas.get(mailbox.id);
+    if (!m) metas.set(mailbox.id, (m = { refs: 0, byUid: new Map() }));
+    m.refs++;
+    this.meta = m.byUid;
+  }
 
   static async open(store: Store, mailbox: Mailbox, readOnly: boolean, rights: string, displayName: string): Promise<SelectedMailbox> {
-    const v = new SelectedMailbox(mailbox, readOnly, rights, displayName);
     // modseq is read before the messages, so a change racing with us is seen again, never missed.
     const fresh = (await store.getMailboxById(mailbox.id)) ?? mailbox;
-    v.mailbox = fresh;
+    const v = new SelectedMailbox(fresh, readOnly, rights, displayName);
     v.highestModSeq = fresh.highestModSeq;
-    v.msgs = (await store.listMessages(mailbox.id)).map(toView);
+    for (const r of await store.listMessages(mailbox.id)) v.push(r);
     return v;
   }
 
+  /** Gives up the shared message data (UNSELECT, CLOSE, another SELECT, logout). */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    const m = metas.get(this.mailbox.id);
+    if (m && --m.refs <= 0) metas.delete(this.mailbox.id);
+  }
+
+  private push(r: MessageRecord): void {
+    this.uids.push(r.uid);
+    this.flagCol.push(intern(r.flags));
+    this.modseqs.push(r.modSeq);
+    if (!this.meta.has(r.uid)) this.meta.set(r.uid, { id: r.id, size: r.size, internalDate: r.internalDate, blobId: r.blobId });
+  }
+
   get exists(): number {
-    return this.msgs.length;
+    return this.uids.length;
   }
 
   get maxUid(): number {
-    return this.msgs.length ? this.msgs[this.msgs.length - 1].uid : 0;
+    return this.uids.length ? this.uids[this.uids.length - 1] : 0;
+  }
+
+  /** The message at index i (0-based), as a fresh object. */
+  msg(i: number): ViewMessage {
+    const uid = this.uids[i];
+    const meta = this.meta.get(uid) ?? { id: 0, size: 0, internalDate: 0, blobId: '' };
+    const f = this.flagCol[i];
+    return { uid, flags: f ? f.split(' ') : [], modSeq: this.modseqs[i], expunged: this.pending.has(uid), ...meta };
+  }
+
+  uidAt(i: number): number {
+    return this.uids[i];
+  }
+
+  modSeqAt(i: number): number {
+    return this.modseqs[i];
+  }
+
+  hasFlag(i: number, flag: string): boolean {
+    const f = this.flagCol[i];
+    return f === flag || (` ${f} `).includes(` ${flag} `);
+  }
+
+  isExpunged(i: number): boolean {
+    return this.pending.has(this.uids[i]);
+  }
+
+  /** Every message, as objects (for the few commands that go over all of them). */
+  all(): ViewMessage[] {
+    return this.uids.map((_, i) => this.msg(i));
+  }
+
+  setFlags(i: number, flags: string[], modSeq: number): void {
+    this.flagCol[i] = intern(flags);
+    this.modseqs[i] = modSeq;
   }
 
   /** Index (0-based) of a UID, or -1 (binary search: UIDs ascend with sequence numbers). */
   indexOfUid(uid: number): number {
-    let lo = 0, hi = this.msgs.length - 1;
+    let lo = 0, hi = this.uids.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      const u = this.msgs[mid].uid;
+      const u = this.uids[mid];
       if (u === uid) return mid;
       if (u < uid) lo = mid + 1;
       else hi = mid - 1;
@@ -89,13 +173,19 @@ export class SelectedMailbox {
       return out.sort((a, b) => a - b);
     }
     const out: number[] = [];
+    const n = this.uids.length;
     if (uid) {
-      if (!this.msgs.length) return out;
+      if (!n) return out;
       const ranges = resolveRanges(set.ranges, this.maxUid);
-      for (let i = 0; i < this.msgs.length; i++) if (inRanges(ranges, this.msgs[i].uid)) out.push(i);
+      if (ranges.length === 1) {
+        // One range: two binary searches instead of a scan.
+        let i = lowerBound(this.uids, ranges[0].from);
+        for (; i < n && this.uids[i] <= ranges[0].to; i++) out.push(i);
+        return out;
+      }
+      for (let i = 0; i < n; i++) if (inRanges(ranges, this.uids[i])) out.push(i);
       return out;
     }
-    const n = this.msgs.length;
     const ranges = resolveRanges(set.ranges, n);
     for (const r of ranges) if (r.to > n || r.from < 1) throw bad(n === 0 ? 'the mailbox is empty' : `invalid message sequence number (there are ${n} messages)`);
     if (ranges.length === 1) {
@@ -114,37 +204,26 @@ export class SelectedMailbox {
     for (const rec of ch.messages) {
       const i = this.indexOfUid(rec.uid);
       if (i >= 0) {
-        const m = this.msgs[i];
-        m.modSeq = rec.modSeq;
-        if (!sameFlags(m.flags, rec.flags)) {
-          m.flags = rec.flags;
-          res.flagged.push(m);
+        const old = this.flagCol[i];
+        const now = intern(rec.flags);
+        this.modseqs[i] = rec.modSeq;
+        if (old !== now && !sameFlags(old, rec.flags)) {
+          this.flagCol[i] = now;
+          res.flagged.push(this.msg(i));
         }
       } else if (rec.uid > this.maxUid) {
-        this.msgs.push(toView(rec));
+        this.push(rec);
         res.exists = true;
       }
     }
-    for (const uid of ch.expunged) {
-      const i = this.indexOfUid(uid);
-      if (i >= 0 && !this.msgs[i].expunged) {
-        this.msgs[i].expunged = true;
-        this.pendingExpunge++;
-      }
-    }
+    for (const uid of ch.expunged) if (this.indexOfUid(uid) >= 0) this.pending.add(uid);
     if (ch.highestModSeq > this.highestModSeq) this.highestModSeq = ch.highestModSeq;
     return res;
   }
 
   /** Marks messages this session expunged itself. */
   markExpunged(uids: number[]): void {
-    for (const uid of uids) {
-      const i = this.indexOfUid(uid);
-      if (i >= 0 && !this.msgs[i].expunged) {
-        this.msgs[i].expunged = true;
-        this.pendingExpunge++;
-      }
-    }
+    for (const uid of uids) if (this.indexOfUid(uid) >= 0) this.pending.add(uid);
   }
 
   /**
@@ -152,41 +231,43 @@ export class SelectedMailbox {
    * EXPUNGE responses must go out (each one renumbers those after it) and their UIDs.
    */
   takeExpunged(): { seqs: number[]; uids: number[] } {
-    if (!this.pendingExpunge) return { seqs: [], uids: [] };
+    if (!this.pending.size) return { seqs: [], uids: [] };
     const seqs: number[] = [];
     const uids: number[] = [];
-    const keep: ViewMessage[] = [];
-    for (let i = 0; i < this.msgs.length; i++) {
-      const m = this.msgs[i];
-      if (m.expunged) {
+    const u2: number[] = [], f2: string[] = [], m2: number[] = [];
+    for (let i = 0; i < this.uids.length; i++) {
+      const uid = this.uids[i];
+      if (this.pending.has(uid)) {
         // Announced in order: the n-th removal sees the earlier ones gone already.
         seqs.push(i + 1 - seqs.length);
-        uids.push(m.uid);
-      } else keep.push(m);
-    }
-    this.msgs = keep;
-    this.pendingExpunge = 0;
-    return { seqs, uids };
-  }
-
-  addOwn(recs: MessageRecord[]): boolean {
-    let added = false;
-    for (const r of recs) {
-      if (r.uid > this.maxUid) {
-        this.msgs.push(toView(r));
-        added = true;
+        uids.push(uid);
+      } else {
+        u2.push(uid);
+        f2.push(this.flagCol[i]);
+        m2.push(this.modseqs[i]);
       }
     }
-    return added;
+    this.uids = u2;
+    this.flagCol = f2;
+    this.modseqs = m2;
+    this.pending.clear();
+    return { seqs, uids };
   }
 }
 
-export function toView(r: MessageRecord): ViewMessage {
-  return { id: r.id, uid: r.uid, flags: r.flags, modSeq: r.modSeq, size: r.size, internalDate: r.internalDate, blobId: r.blobId, expunged: false };
+function lowerBound(a: number[], x: number): number {
+  let lo = 0, hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
-function sameFlags(a: string[], b: string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (const f of b) if (!a.includes(f)) return false;
+function sameFlags(a: string, b: string[]): boolean {
+  const as = a ? a.split(' ') : [];
+  if (as.length !== b.length) return false;
+  for (const f of b) if (!as.includes(f)) return false;
   return true;
 }

@@ -299,6 +299,7 @@ export class Session implements Watcher {
   unselect(): void {
     if (this.state.kind !== 'selected') return;
     this.shared.notifier.unwatch(this.state.box.mailbox.id, this);
+    this.state.box.release();
     this.state = { kind: 'authenticated', user: this.state.user };
   }
 

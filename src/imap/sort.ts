@@ -71,7 +71,7 @@ export async function sortMessages(idx: number[], box: SelectedMailbox, criteria
   const needsTree = criteria.some((c) => !['ARRIVAL', 'SIZE'].includes(c.key));
   const keys = new Map<number, (string | number)[]>();
   for (const i of idx) {
-    const m = box.msgs[i];
+    const m = box.msg(i);
     const t = needsTree ? await tree(m) : null;
     const env = t?.root.env ?? {};
     keys.set(i, criteria.map((c) => {

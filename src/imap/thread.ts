@@ -26,7 +26,7 @@ function ids(v: string | undefined): string[] {
 async function infos(idx: number[], box: SelectedMailbox, tree: (m: ViewMessage) => Promise<MimeTree>): Promise<Info[]> {
   const out: Info[] = [];
   for (const i of idx) {
-    const m = box.msgs[i];
+    const m = box.msg(i);
     const t = await tree(m);
     const env = t.root.env ?? {};
     const mid = ids(env.messageId)[0] ?? null;

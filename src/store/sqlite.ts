@@ -63,6 +63,7 @@ export class SqliteStore implements Store {
         'INSERT INTO messages (mailbox_id, uid, blob_id, size, internaldate, flags, modseq, idem_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *'),
       messages: db.prepare<[number], MessageRow>('SELECT * FROM messages WHERE mailbox_id = ? ORDER BY uid'),
       delMsg: db.prepare<[number, number], { blob_id: string; uid: number }>('DELETE FROM messages WHERE id = ? AND mailbox_id = ? RETURNING blob_id, uid'),
+      insBlob: db.prepare('INSERT OR IGNORE INTO blobs (id, size, mime) VALUES (?, ?, ?)'),
       bumpModseq: db.prepare<[number], { highestmodseq: number }>('UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ? RETURNING highestmodseq'),
       insExpunged: db.prepare('INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)'),
       quotaOf: db.prepare<[number], { storage_limit: number | null; message_limit: number | null; bytes: number; messages: number; address: string }>(
@@ -143,6 +144,7 @@ export class SqliteStore implements Store {
       if (prior) return toMessage(prior);
     }
     this.checkQuota(req.mailboxId, req.size, 1);
+    if (req.newBlob) this.q.insBlob.run(req.blobId, req.size, req.newBlob.mime);
     const { uidnext, highestmodseq } = this.q.bump.get(req.mailboxId)!;
     const row = this.q.insMsg.get(
       req.mailboxId, uidnext - 1, req.blobId, req.size, req.internalDate,
@@ -263,6 +265,17 @@ export class SqliteStore implements Store {
   }
 
   async updateFlags(mailboxId: number, uids: number[], op: FlagOp, flags: string[], unchangedSince?: number): Promise<FlagResult> {
+    // Flag changes do not wait for fsync (WAL, synchronous=NORMAL): a power cut may undo the
+    // last ones, never lose a message or leave the database inconsistent (docs/DECISIONS.md).
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return this.flagTransaction(mailboxId, uids, op, flags, unchangedSince);
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
+  private flagTransaction(mailboxId: number, uids: number[], op: FlagOp, flags: string[], unchangedSince?: number): FlagResult {
     return this.db.transaction(() => {
       const changed: MessageRecord[] = [];
       const modified: number[] = [];
@@ -300,7 +313,7 @@ export class SqliteStore implements Store {
   }
 
   async copyMessages(fromMailboxId: number, uids: number[], toMailboxId: number, move: boolean): Promise<CopyResult> {
-    const res = this.db.transaction(() => {
+    const res = this.relaxed(() => this.db.transaction(() => {
       const rows = this.rowsByUid(fromMailboxId, uids);
       const byUid = new Map(rows.map((r) => [r.uid, r]));
       const ordered = uids.filter((u) => byUid.has(u)).map((u) => byUid.get(u)!);
@@ -320,12 +333,12 @@ export class SqliteStore implements Store {
       }
       const to = this.q.mailboxById.get(toMailboxId)!;
       return { uidValidity: to.uidvalidity, fromUids: ordered.map((r) => r.uid), toUids: records.map((r) => r.uid), records };
-    })();
+    })());
     return res;
   }
 
   async expungeUids(mailboxId: number, uids: number[]): Promise<number[]> {
-    const { done, blobs } = this.db.transaction(() => {
+    const { done, blobs } = this.relaxed(() => this.db.transaction(() => {
       const rows = this.rowsByUid(mailboxId, uids);
       const done: number[] = [];
       const blobs: string[] = [];
@@ -338,9 +351,40 @@ export class SqliteStore implements Store {
         blobs.push(r.blob_id);
       }
       return { done, blobs };
-    })();
-    await this.collect(blobs);
+    })());
+    this.collectLater(blobs);
     return done;
+  }
+
+  /**
+   * Runs `fn` with commits that do not wait for fsync (WAL, synchronous=NORMAL): for changes a
+   * power cut may undo without losing a message (flags, expunges, copies and moves, which are
+   * one transaction with their source). The next FULL commit makes them durable too, since it
+   * fsyncs the whole WAL: files are removed only after one (collectLater).
+   */
+  private relaxed<T>(fn: () => T): T {
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return fn();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
+  private toCollect = new Set<string>();
+  private collectTimer: NodeJS.Timeout | null = null;
+
+  /** Collects blobs soon, many expunges' worth in one durable commit. */
+  collectLater(blobIds: string[]): void {
+    for (const id of blobIds) this.toCollect.add(id);
+    if (this.collectTimer || !this.toCollect.size) return;
+    this.collectTimer = setTimeout(() => {
+      this.collectTimer = null;
+      const ids = [...this.toCollect];
+      this.toCollect.clear();
+      void this.collect(ids).catch(() => { /* retried by the next expunge of the same blob, or left for an operator sweep */ });
+    }, 200);
+    this.collectTimer.unref();
   }
 
   async getAcl(mailboxId: number): Promise<AclEntry[]> {
@@ -381,15 +425,23 @@ export class SqliteStore implements Store {
 
   /** Removes blob files no message and no queue entry refers to any more. */
   async collect(blobIds: string[]): Promise<void> {
-    for (const id of new Set(blobIds)) {
-      if (this.q.blobUsed.get(id, id)!.n === 0) {
-        this.q.delBlob.run(id);
-        await this.blobs.remove(id);
+    // One durable commit for all of them, before any file goes.
+    const gone = this.db.transaction(() => {
+      const out: string[] = [];
+      for (const id of new Set(blobIds)) {
+        if (this.q.blobUsed.get(id, id)!.n === 0) {
+          this.q.delBlob.run(id);
+          out.push(id);
+        }
       }
-    }
+      return out;
+    })();
+    for (const id of gone) await this.blobs.remove(id);
   }
 
   async close(): Promise<void> {
+    if (this.collectTimer) clearTimeout(this.collectTimer);
+    if (this.toCollect.size) await this.collect([...this.toCollect]).catch(() => undefined);
     this.db.close();
   }
 }

@@ -48,6 +48,8 @@ export interface AppendRequest {
    * no-op that returns the first one's record, so a redelivery after a crash makes no duplicate.
    */
   idempotencyKey?: string;
+  /** The blob is new (IMAP APPEND): record it, with its MIME tree's JSON, in the same transaction. */
+  newBlob?: { mime: string | null };
 }
 
 export class QuotaExceededError extends Error {

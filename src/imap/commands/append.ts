@@ -18,7 +18,6 @@ export async function writeBlob(s: Session, body: Buffer): Promise<string> {
   } finally {
     await fh.close();
   }
-  await s.ctx.store.addBlob(id, body.length, mimeJsonOf(body));
   return id;
 }
 
@@ -69,7 +68,7 @@ export const appendCommands: Record<string, CommandSpec> = {
           if (!m.body.length) throw no('empty message', 'CANNOT');
           const blobId = await writeBlob(s, m.body);
           blobIds.push(blobId);
-          reqs.push({ mailboxId: mb.id, blobId, size: m.body.length, internalDate: m.date, flags: m.flags });
+          reqs.push({ mailboxId: mb.id, blobId, size: m.body.length, internalDate: m.date, flags: m.flags, newBlob: { mime: mimeJsonOf(m.body) } });
         }
         const recs = await s.ctx.store.appendAtomic(reqs);
         s.shared.notifier.changed(mb.id);

@@ -19,7 +19,7 @@ async function copy(s: Session, c: Command, move: boolean) {
   need(r, 'i', move ? 'MOVE' : 'COPY');
   if (box.dirty) await s.announce(box, c.uid);
   const idx = box.select(set, c.uid, s.saved);
-  const uids = idx.map((i) => box.msgs[i]).filter((m) => !m.expunged).map((m) => m.uid);
+  const uids = idx.filter((i) => !box.isExpunged(i)).map((i) => box.uidAt(i));
   if (!uids.length) return move || c.uid ? `${c.verb} completed (no messages)` : undefined;
   let res;
   try {

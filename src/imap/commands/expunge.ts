@@ -5,7 +5,8 @@ import { no } from '../errors.js';
 export async function expungeDeleted(s: Session, uids: Set<number> | null): Promise<number[]> {
   const box = s.selected!;
   if (box.dirty) await s.announce(box, false);
-  const victims = box.msgs.filter((m) => !m.expunged && m.flags.includes('\\Deleted') && (!uids || uids.has(m.uid))).map((m) => m.uid);
+  const victims: number[] = [];
+  for (let i = 0; i < box.exists; i++) if (!box.isExpunged(i) && box.hasFlag(i, '\\Deleted') && (!uids || uids.has(box.uidAt(i)))) victims.push(box.uidAt(i));
   if (!victims.length) return [];
   const done = await s.ctx.store.expungeUids(box.mailbox.id, victims);
   box.markExpunged(done);
@@ -68,7 +69,7 @@ export const expungeCommands: Record<string, CommandSpec> = {
       mayExpunge(s);
       const box = s.selected!;
       const idx = box.select(set, true, s.saved);
-      await expungeDeleted(s, new Set(idx.map((i) => box.msgs[i].uid)));
+      await expungeDeleted(s, new Set(idx.map((i) => box.uidAt(i))));
     },
   },
 };

@@ -5,7 +5,7 @@ import { bad, no } from '../errors.js';
 import type { ViewMessage } from '../selected.js';
 import { formatSet, inRanges, resolveRanges } from '../sequence.js';
 import { withoutNul } from '../message.js';
-import { bodyPart, envelopeOf, preloadTrees, sectionRange, structureOf, type PartBytes } from '../mimeview.js';
+import { bodyPart, envelopeOf, preloadTrees, readMessage, sectionRange, structureOf, type PartBytes } from '../mimeview.js';
 import type { Piece } from '../writer.js';
 
 /** A parsed section spec (RFC 9051 6.4.5): part numbers, then what of the part. */
@@ -176,7 +176,7 @@ async function fetch(s: Session, c: Parameters<CommandSpec['run']>[1]) {
 
   if (box.dirty) await s.announce(box, c.uid);
   let idx = box.select(set, c.uid, s.saved);
-  if (changedSince !== null) idx = idx.filter((i) => box.msgs[i].modSeq > changedSince!);
+  if (changedSince !== null) idx = idx.filter((i) => box.modSeqAt(i) > changedSince!);
 
   if (vanished && set.kind === 'set') {
     const ch = await s.ctx.store.changesSince(box.mailbox.id, changedSince!);
@@ -189,14 +189,13 @@ async function fetch(s: Session, c: Parameters<CommandSpec['run']>[1]) {
   const setsSeen = items.some((i) => (i.kind === 'section' && !i.peek) || i.kind === 'RFC822' || i.kind === 'RFC822.TEXT');
   const seenNow = new Set<number>();
   if (setsSeen && !box.readOnly && box.rights.includes('s')) {
-    const uids = idx.map((i) => box.msgs[i]).filter((m) => !m.expunged && !m.flags.includes('\\Seen')).map((m) => m.uid);
+    const uids = idx.filter((i) => !box.isExpunged(i) && !box.hasFlag(i, '\\Seen')).map((i) => box.uidAt(i));
     if (uids.length) {
       const res = await s.ctx.store.updateFlags(box.mailbox.id, uids, 'add', ['\\Seen']);
       for (const rec of res.changed) {
         const i = box.indexOfUid(rec.uid);
         if (i >= 0) {
-          box.msgs[i].flags = rec.flags;
-          box.msgs[i].modSeq = rec.modSeq;
+          box.setFlags(i, rec.flags, rec.modSeq);
           seenNow.add(rec.uid);
         }
       }
@@ -207,16 +206,16 @@ async function fetch(s: Session, c: Parameters<CommandSpec['run']>[1]) {
   const needsRaw = items.some((i) => i.kind === 'section' || i.kind === 'binary.size' || i.kind.startsWith('RFC822') && i.kind !== 'RFC822.SIZE');
   const needsMime = needsRaw || items.some((i) => i.kind === 'ENVELOPE' || i.kind === 'BODY' || i.kind === 'BODYSTRUCTURE');
   // One query for the MIME trees of the whole set, not one per message.
-  if (needsMime) await preloadTrees(s.ctx.store, idx.map((i) => box.msgs[i]));
+  if (needsMime) await preloadTrees(s.ctx.store, idx.map((i) => box.msg(i)));
   let gone = 0;
   for (const i of idx) {
-    const m = box.msgs[i];
+    const m = box.msg(i);
     let raw: Buffer | null = null;
     // Large messages are not read whole: their sections stream from the file (BINARY excepted).
     const big = m.size > STREAM_OVER && !items.some((x) => (x.kind === 'section' && x.binary) || x.kind === 'binary.size');
     if (needsRaw && !big) {
       try {
-        raw = await s.ctx.blobs.read(m.blobId);
+        raw = await readMessage(s.ctx.blobs, m);
       } catch {
         gone++;
         continue;

@@ -36,21 +36,20 @@ const store: CommandSpec['run'] = async (s, c) => {
   }
   if (box.dirty) await s.announce(box, c.uid);
   const idx = box.select(set, c.uid, s.saved);
-  const uids = idx.map((i) => box.msgs[i]).filter((x) => !x.expunged).map((x) => x.uid);
+  const uids = idx.filter((i) => !box.isExpunged(i)).map((i) => box.uidAt(i));
   const res = await s.ctx.store.updateFlags(box.mailbox.id, uids, op, [...new Set(flags)], unchangedSince);
   const changedUids = new Set<number>();
   for (const rec of res.changed) {
     const i = box.indexOfUid(rec.uid);
     if (i < 0) continue;
-    box.msgs[i].flags = rec.flags;
-    box.msgs[i].modSeq = rec.modSeq;
+    box.setFlags(i, rec.flags, rec.modSeq);
     changedUids.add(rec.uid);
   }
   if (res.changed.length) s.shared.notifier.changed(box.mailbox.id);
   const condstore = s.enabled.has('CONDSTORE');
   // Without .SILENT every message of the set gets its flags back; with it, only what CONDSTORE needs (RFC 7162 3.1.3).
   for (const i of idx) {
-    const msg = box.msgs[i];
+    const msg = box.msg(i);
     if (msg.expunged || res.modified.includes(msg.uid)) continue;
     if (silent && !(condstore && changedUids.has(msg.uid))) continue;
     const parts = [c.uid ? `UID ${msg.uid}` : '', silent ? '' : `FLAGS (${msg.flags.join(' ')})`, condstore ? `MODSEQ (${msg.modSeq})` : ''].filter(Boolean);

@@ -58,37 +58,43 @@ async function select(s: Session, c: Parameters<CommandSpec['run']>[1], examine:
   if (condstore) s.enabled.add('CONDSTORE');
   const readOnly = examine || !/[swite]/.test(r.rights);
   const box = await SelectedMailbox.open(s.ctx.store, r.mailbox, readOnly, r.rights, r.display);
-  const mb = box.mailbox;
-  const keywords = new Set<string>();
-  for (const m of box.msgs) for (const f of m.flags) if (!f.startsWith('\\')) keywords.add(f);
-  const flags = [...SYSTEM_FLAGS, ...keywords].join(' ');
-  s.untagged(`FLAGS (${flags})`);
-  s.untagged(`OK [PERMANENTFLAGS (${readOnly ? '' : flags + ' \\*'})] ${readOnly ? 'read-only' : 'flags and keywords'}`);
-  s.untagged(`${box.exists} EXISTS`);
-  if (!s.rev2) {
-    s.untagged('0 RECENT');
-    const firstUnseen = box.msgs.findIndex((m) => !m.flags.includes('\\Seen'));
-    if (firstUnseen >= 0) s.untagged(`OK [UNSEEN ${firstUnseen + 1}] first unseen message`);
-  }
-  s.untagged(`OK [UIDVALIDITY ${mb.uidValidity}] UIDs valid`);
-  s.untagged(`OK [UIDNEXT ${mb.uidNext}] predicted next UID`);
-  if (s.enabled.has('CONDSTORE')) s.untagged(`OK [HIGHESTMODSEQ ${box.highestModSeq}] highest`);
-  if (s.rev2) s.untagged('LIST () "/" ', ...encodeName(s, r.display));
-  if (qresync && qresync.validity === mb.uidValidity) {
-    // RFC 7162 3.2.5.1: what the client missed since its mod-sequence.
-    const ch = await s.ctx.store.changesSince(mb.id, qresync.modseq);
-    let vanished = ch.expunged;
-    if (qresync.known) {
-      const ks = parseSequenceSet(qresync.known);
-      if (!ks || ks.kind !== 'set') throw bad('invalid known-uids');
-      const ranges = resolveRanges(ks.ranges, Number.MAX_SAFE_INTEGER);
-      vanished = vanished.filter((u) => inRanges(ranges, u));
+  try {
+    const mb = box.mailbox;
+    const keywords = new Set<string>();
+    for (const m of box.all()) for (const f of m.flags) if (!f.startsWith('\\')) keywords.add(f);
+    const flags = [...SYSTEM_FLAGS, ...keywords].join(' ');
+    s.untagged(`FLAGS (${flags})`);
+    s.untagged(`OK [PERMANENTFLAGS (${readOnly ? '' : flags + ' \\*'})] ${readOnly ? 'read-only' : 'flags and keywords'}`);
+    s.untagged(`${box.exists} EXISTS`);
+    if (!s.rev2) {
+      s.untagged('0 RECENT');
+      let firstUnseen = -1;
+      for (let i = 0; i < box.exists && firstUnseen < 0; i++) if (!box.hasFlag(i, '\\Seen')) firstUnseen = i;
+      if (firstUnseen >= 0) s.untagged(`OK [UNSEEN ${firstUnseen + 1}] first unseen message`);
     }
-    if (vanished.length) s.untagged(`VANISHED (EARLIER) ${formatSet(vanished)}`);
-    for (const m of ch.messages) {
-      const i = box.indexOfUid(m.uid);
-      if (i >= 0) s.untagged(`${i + 1} FETCH (UID ${m.uid} FLAGS (${m.flags.join(' ')}) MODSEQ (${m.modSeq}))`);
+    s.untagged(`OK [UIDVALIDITY ${mb.uidValidity}] UIDs valid`);
+    s.untagged(`OK [UIDNEXT ${mb.uidNext}] predicted next UID`);
+    if (s.enabled.has('CONDSTORE')) s.untagged(`OK [HIGHESTMODSEQ ${box.highestModSeq}] highest`);
+    if (s.rev2) s.untagged('LIST () "/" ', ...encodeName(s, r.display));
+    if (qresync && qresync.validity === mb.uidValidity) {
+      // RFC 7162 3.2.5.1: what the client missed since its mod-sequence.
+      const ch = await s.ctx.store.changesSince(mb.id, qresync.modseq);
+      let vanished = ch.expunged;
+      if (qresync.known) {
+        const ks = parseSequenceSet(qresync.known);
+        if (!ks || ks.kind !== 'set') throw bad('invalid known-uids');
+        const ranges = resolveRanges(ks.ranges, Number.MAX_SAFE_INTEGER);
+        vanished = vanished.filter((u) => inRanges(ranges, u));
+      }
+      if (vanished.length) s.untagged(`VANISHED (EARLIER) ${formatSet(vanished)}`);
+      for (const m of ch.messages) {
+        const i = box.indexOfUid(m.uid);
+        if (i >= 0) s.untagged(`${i + 1} FETCH (UID ${m.uid} FLAGS (${m.flags.join(' ')}) MODSEQ (${m.modSeq}))`);
+      }
     }
+  } catch (e) {
+    box.release();
+    throw e;
   }
   s.select(box, user);
   return { code: readOnly ? 'READ-ONLY' : 'READ-WRITE', text: `${examine ? 'EXAMINE' : 'SELECT'} completed` };

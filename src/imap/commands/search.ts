@@ -4,14 +4,14 @@ import { checkCharset, parseSearch, runSearch } from '../search.js';
 import { formatSet } from '../sequence.js';
 import { sortMessages, parseSortCriteria } from '../sort.js';
 import { threadMessages, type ThreadNode } from '../thread.js';
-import { preloadTrees, treeOf } from '../mimeview.js';
+import { preloadTrees, readMessage, treeOf } from '../mimeview.js';
 import type { ViewMessage } from '../selected.js';
 
 const RETURN_OPTS = ['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE'];
 
 /** `read` for the search engine: the message file. */
 function reader(s: Session) {
-  return (m: { blobId: string }) => s.ctx.blobs.read(m.blobId);
+  return (m: ViewMessage) => readMessage(s.ctx.blobs, m);
 }
 
 /** The MIME tree of a message (stored at delivery; see mimeview.ts). */
@@ -42,10 +42,11 @@ async function search(s: Session, c: Command) {
   const prog = parseSearch(c.args, charset);
   if (prog.modseq) s.enabled.add('CONDSTORE');
   if (box.dirty) await s.announce(box, c.uid);
+  if (prog.content) await preloadTrees(s.ctx.store, box.all());
   const idx = await runSearch(prog, box, s.saved, reader(s), trees(s));
-  const nums = idx.map((i) => (c.uid ? box.msgs[i].uid : i + 1));
-  const highest = prog.modseq && idx.length ? Math.max(...idx.map((i) => box.msgs[i].modSeq)) : 0;
-  if (ret?.has('SAVE')) s.saved = idx.map((i) => box.msgs[i].uid);
+  const nums = idx.map((i) => (c.uid ? box.uidAt(i) : i + 1));
+  const highest = prog.modseq && idx.length ? Math.max(...idx.map((i) => box.modSeqAt(i))) : 0;
+  if (ret?.has('SAVE')) s.saved = idx.map((i) => box.uidAt(i));
   if (!ret && !s.rev2) {
     s.untagged(`SEARCH${nums.map((n) => ' ' + n).join('')}${highest ? ` (MODSEQ ${highest})` : ''}`);
     return;
@@ -72,10 +73,11 @@ async function sort(s: Session, c: Command) {
   const charset = checkCharset(c.args.astring('charset'));
   const prog = parseSearch(c.args, charset);
   if (box.dirty) await s.announce(box, c.uid);
+  if (prog.content) await preloadTrees(s.ctx.store, box.all());
   const idx = await runSearch(prog, box, s.saved, reader(s), trees(s));
-  await preloadTrees(s.ctx.store, idx.map((i) => box.msgs[i]));
+  await preloadTrees(s.ctx.store, idx.map((i) => box.msg(i)));
   const sorted = await sortMessages(idx, box, criteria, trees(s));
-  s.untagged(`SORT${sorted.map((i) => ' ' + (c.uid ? box.msgs[i].uid : i + 1)).join('')}`);
+  s.untagged(`SORT${sorted.map((i) => ' ' + (c.uid ? box.uidAt(i) : i + 1)).join('')}`);
 }
 
 function formatThread(roots: ThreadNode[], num: (i: number) => number): string {
@@ -104,10 +106,11 @@ async function thread(s: Session, c: Command) {
   const charset = checkCharset(c.args.astring('charset'));
   const prog = parseSearch(c.args, charset);
   if (box.dirty) await s.announce(box, c.uid);
+  if (prog.content) await preloadTrees(s.ctx.store, box.all());
   const idx = await runSearch(prog, box, s.saved, reader(s), trees(s));
-  await preloadTrees(s.ctx.store, idx.map((i) => box.msgs[i]));
+  await preloadTrees(s.ctx.store, idx.map((i) => box.msg(i)));
   const roots = await threadMessages(idx, box, algo, trees(s));
-  const text = formatThread(roots, (i) => (c.uid ? box.msgs[i].uid : i + 1));
+  const text = formatThread(roots, (i) => (c.uid ? box.uidAt(i) : i + 1));
   s.untagged(`THREAD${text ? ' ' + text : ''}`);
 }
 
