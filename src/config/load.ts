@@ -63,7 +63,7 @@ const KNOWN: Record<string, Record<string, string> | string> = {
     greylist: 'bool', greylist_delay: 'int', greylist_retry_window: 'int', greylist_expire: 'int',
   },
   auth_checks: { enabled: 'bool', dmarc_reject: 'bool', dmarc_quarantine: 'bool', spf_reject: 'bool', domains: 'dmarc-domains', timeout: 'int' },
-  delivery: { program_dir: 'string', program_user: 'string', program_timeout: 'int', forward_dir: 'string' },
+  delivery: { program_dir: 'string', program_user: 'string', program_timeout: 'int', forward_dir: 'string', local_mailer: 'string' },
   lmtp: { listen: 'listen', socket: 'string' },
   outbound: {
     smart_host: 'string', smart_host_auth: 'string', smart_host_tls: 'string', smart_host_tls_verify: 'bool',
@@ -110,7 +110,7 @@ function defaults(dataDir: string): Omit<Config, 'file' | 'hostname'> {
       greylist: false, greylist_delay: 300, greylist_retry_window: 4 * 3600, greylist_expire: 35 * 86400,
     },
     auth_checks: { enabled: true, dmarc_reject: true, dmarc_quarantine: true, spf_reject: false, domains: {}, timeout: 10000 },
-    delivery: { program_dir: null, program_user: 'nobody', program_timeout: 60, forward_dir: join(dataDir, 'forward') },
+    delivery: { program_dir: null, program_user: 'nobody', program_timeout: 60, forward_dir: join(dataDir, 'forward'), local_mailer: null },
     lmtp: { listen: [], socket: null },
     outbound: {
       smart_host: null, smart_host_auth: null, smart_host_tls: 'opportunistic', smart_host_tls_verify: true,

@@ -149,6 +149,11 @@ export interface DeliveryConfig {
   program_timeout: number;
   /** Users may keep a forward list (`correo forward`); where those lists live. */
   forward_dir: string;
+  /**
+   * S29 FEATURE(local_procmail): every local delivery goes to this command (run like a
+   * |program target) instead of the store; $u = local part, $d = domain, $a = address.
+   */
+  local_mailer: string | null;
 }
 
 /** RFC 2033 LMTP: another MTA delivering into Correo's store. */

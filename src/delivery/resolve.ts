@@ -119,7 +119,7 @@ export class AddressResolver {
     if (address.startsWith('\\')) {
       const direct = address.slice(1);
       const key = direct.toLowerCase();
-      if (this.userExists(key)) out.targets.push({ kind: 'local', user: key });
+      if (this.userExists(key)) this.deliverLocal(key, out);
       else out.problems.push({ address: direct, text: 'no such user here' });
       return;
     }
@@ -170,7 +170,7 @@ export class AddressResolver {
         }
         return;
       }
-      out.targets.push({ kind: 'local', user: key });
+      this.deliverLocal(key, out);
       return;
     }
     // Mail for root (postmaster's default target) goes to the configured admins.
@@ -180,6 +180,18 @@ export class AddressResolver {
       return;
     }
     out.problems.push({ address, text: 'no such user here' });
+  }
+
+  /** Into the user's mailbox, or through the configured local mailer (S29 local_procmail). */
+  private deliverLocal(user: string, out: Resolution): void {
+    const mailer = this.config.delivery.local_mailer;
+    if (!mailer) {
+      out.targets.push({ kind: 'local', user });
+      return;
+    }
+    const { local, domain } = splitAddress(user);
+    const command = mailer.replace(/\$([uda])/g, (_, k: string) => (k === 'u' ? local : k === 'd' ? domain : user));
+    out.external.push({ kind: 'program', command, owner: user });
   }
 
   private follow(t: MapTarget, domain: string, owner: string, origin: Origin, depth: number, seen: Set<string>, out: Resolution): void {

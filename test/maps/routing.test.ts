@@ -20,6 +20,7 @@ chmodSync(dir, 0o755);
 const smrsh = join(dir, 'smrsh');
 const out = join(dir, 'out');
 let server: TestServer;
+let viaMailer: TestServer;
 
 const PW = 'pw-routing-1';
 const USERS = ['usr@example.test', 'admin@example.test', 'boss@example.test', 'ana@example.test', 'beto@example.test', 'keep@example.test', 'copy@example.test'];
@@ -34,6 +35,7 @@ test.before(async () => {
   symlinkSync('/usr/bin/procmail', join(smrsh, 'procmail'));
   writeFileSync(join(smrsh, 'record'), `#!/bin/sh\nid -un > ${out}/record.user\ncat > ${out}/record.msg\necho "$SENDER $RECIPIENT" > ${out}/record.env\n`, { mode: 0o755 });
   writeFileSync(join(smrsh, 'refuse'), '#!/bin/sh\necho "no such mailbox here" >&2\nexit 67\n', { mode: 0o755 });
+  writeFileSync(join(smrsh, 'mda'), `#!/bin/sh\ncat > ${out}/mda-$1\n`, { mode: 0o755 });
   writeFileSync(join(smrsh, 'sleeper'), '#!/bin/sh\nsleep 30\n', { mode: 0o755 });
   const rc = join(dir, 'procmailrc');
   writeFileSync(rc, `MAILDIR=${out}/mail\nDEFAULT=${out}/mail/default\nLOGFILE=${out}/mail/log\n:0\n* ^Subject:.*invoice\ninvoices\n`, { mode: 0o644 });
@@ -75,9 +77,12 @@ program_timeout = 2
 `,
   });
   for (const u of USERS) await server.addUser(u, PW);
+  viaMailer = await startServer({ toml: `[delivery]\nprogram_dir = "${smrsh}"\nlocal_mailer = "mda $u-at-$d"\n` });
+  await viaMailer.addUser('usr@example.test', PW);
 });
 test.after(async () => {
   await server?.stop();
+  await viaMailer?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -217,4 +222,11 @@ test('a message that has crossed too many hosts is refused as a loop (RFC 5321 6
   assert.equal(codes(r)[5], '554 5.4.6 Too many hops (31); mail loop?');
   const ok = await talk(server.ports.smtp, '127.0.0.1', ['EHLO c.test', 'MAIL FROM:<a@remote.test>', 'RCPT TO:<usr@example.test>', 'DATA', `${hops.split('\r\n').slice(0, 30).join('\r\n')}\r\nSubject: thirty\r\n\r\nok\r\n.`]);
   assert.match(codes(ok)[5], /^250 /, '30 hops is still fine');
+});
+
+test('local_mailer (S29 local_procmail): every local delivery goes through the MDA command, not the store', { timeout: 60000 }, async () => {
+  const r = await talk(viaMailer.ports.smtp, '127.0.0.1', ['EHLO c.test', 'MAIL FROM:<a@remote.test>', 'RCPT TO:<usr@example.test>', 'DATA', message('a@remote.test', 'usr@example.test', 'via the mda')]);
+  assert.match(codes(r)[5], /^250 /);
+  await waitFile(join(out, 'mda-usr-at-example.test'), /Subject: via the mda/);
+  assert.deepEqual(await folderMessages(viaMailer.ports.imaps, 'usr@example.test', PW), []);
 });
