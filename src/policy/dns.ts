@@ -13,6 +13,7 @@ export type LookupFn = (name: string, type: string) => Promise<unknown[]>;
 
 const CACHE_MS = 60_000;
 const CACHE_MAX = 5000;
+const FAILURE_MS = 5_000;
 
 function dnsError(code: string, name: string): Error {
   return Object.assign(new Error(`${code} ${name}`), { code });
@@ -43,9 +44,11 @@ export class PolicyDns {
     const value = this.query(name, type.toUpperCase() as RecordType);
     if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(key, { at: now, value });
-    // Failures other than "no such name/data" are not remembered: the next message asks again.
+    // Other failures (SERVFAIL, REFUSED, timeouts) are remembered for a few seconds only
+    // (RFC 2308 7.1 allows caching them briefly): a burst of mail does not repeat them.
     value.catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'ENOTFOUND' && e.code !== 'ENODATA') this.cache.delete(key);
+      const entry = this.cache.get(key);
+      if (entry && entry.value === value && e.code !== 'ENOTFOUND' && e.code !== 'ENODATA') entry.at = Date.now() - CACHE_MS + FAILURE_MS;
     });
     return value;
   };
