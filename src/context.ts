@@ -8,6 +8,7 @@ import type { BlobStore } from './store/blobs.js';
 import type { Recipients } from './delivery/recipients.js';
 import type { Resolver } from './dns/resolver.js';
 import type { Policy } from './policy/engine.js';
+import type { SenderRules } from './smtp/senders.js';
 
 /** Everything a protocol service needs, built once by `server.ts` and handed to each listener. */
 export interface Context {
@@ -24,6 +25,8 @@ export interface Context {
   policy: Policy;
   /** The current TLS context (reloaded when the certificate files change). */
   tls(): SecureContext;
+  /** Submission and local sendmail: which sender addresses an authenticated user owns. */
+  senders?: SenderRules;
   /** Called by the queue when a mailbox got new messages (IMAP IDLE, POP3 nothing). */
   events: import('node:events').EventEmitter;
 }

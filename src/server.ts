@@ -9,7 +9,7 @@ import { openDatabase } from './store/db.js';
 import { BlobStore } from './store/blobs.js';
 import { SqliteStore } from './store/sqlite.js';
 import { GroupCommit } from './store/group-commit.js';
-import { PasswordAuthenticator } from './auth/authenticator.js';
+import { makeAuthenticator } from './auth/accounts.js';
 import { Spool } from './queue/spool.js';
 import { QueueManager } from './queue/manager.js';
 import { OutboundScheduler } from './outbound/scheduler.js';
@@ -21,7 +21,8 @@ import { Resolver } from './dns/resolver.js';
 import { openMaps } from './maps/index.js';
 import { Policy } from './policy/engine.js';
 import { ensureCertificate, TlsContexts } from './tls/certs.js';
-import { startSmtp } from './smtp/server.js';
+import { startSmtp, startSubmission } from './smtp/server.js';
+import { SenderRules } from './smtp/senders.js';
 import { startPop3 } from './pop3/server.js';
 import { startImap } from './imap/server.js';
 import { startLmtp, startLmtpSocket } from './lmtp/server.js';
@@ -31,7 +32,7 @@ type StartFn = (ctx: Context, listen: ListenAddress, implicitTls: boolean) => Pr
 /** Each service, the config section that places it, and the names its ports get in listening.json. */
 const SERVICES: { name: string; section: 'smtp' | 'submission' | 'imap' | 'pop3'; plain: string; tls: string; start: StartFn | null }[] = [
   { name: 'smtp', section: 'smtp', plain: 'smtp', tls: 'smtps', start: startSmtp },
-  { name: 'submission', section: 'submission', plain: 'submission', tls: 'submissions', start: null },
+  { name: 'submission', section: 'submission', plain: 'submission', tls: 'submissions', start: startSubmission },
   { name: 'imap', section: 'imap', plain: 'imap', tls: 'imaps', start: startImap },
   { name: 'pop3', section: 'pop3', plain: 'pop3', tls: 'pop3s', start: startPop3 },
 ];
@@ -83,13 +84,20 @@ export async function startServer(config: Config): Promise<RunningServer> {
     log,
     store,
     blobs,
-    auth: new PasswordAuthenticator(store, log.child('auth'), config.domains, config.pop3.auth_fail_limit, config.pop3.auth_fail_window),
+    auth: makeAuthenticator(config, store, db, log.child('auth')),
     intake: spool,
     recipients,
     dns,
     policy: new Policy({ config, maps, recipients, dns, log: log.child('policy') }),
     tls: () => tls.current(),
     events,
+    senders: new SenderRules({
+      config,
+      resolve: (a) => resolver.resolveSync(a),
+      isLocalDomain: (d) => resolver.isLocalDomain(d),
+      userExists: userLookup(db),
+      log: log.child('senders'),
+    }),
   };
 
   const servers: Server[] = [];

@@ -8,8 +8,7 @@ import { parseAliases } from '../config/aliases.js';
 import { openDatabase } from '../store/db.js';
 import { BlobStore } from '../store/blobs.js';
 import { SqliteStore } from '../store/sqlite.js';
-import { hashPassword } from '../auth/password.js';
-import { PasswordAuthenticator } from '../auth/authenticator.js';
+import { makeAuthenticator, setPassword } from '../auth/accounts.js';
 import { Logger } from '../log/logger.js';
 import { parseArgs, UsageError } from './args.js';
 import { askNewPassword, readStdinLine } from './prompt.js';
@@ -79,7 +78,7 @@ async function userCommand(cfg: Config, args: string[], opts: Record<string, str
           throw new Error(`${domain} is not one of this server's domains (${cfg.domains.join(', ') || 'none'}); add it to "domains" in ${cfg.file}`);
         }
         if (await store.getUser(address)) throw new Error(`user ${address} already exists`);
-        await store.createUser(address, await hashPassword(await password(opts, address)));
+        await setPassword(cfg, store, store.db, address, await password(opts, address), true);
         console.log(`created ${address}`);
         return 0;
       }
@@ -97,7 +96,7 @@ async function userCommand(cfg: Config, args: string[], opts: Record<string, str
         if (!who) throw new UsageError('user passwd needs an ADDRESS');
         const address = qualify(cfg, who);
         if (!(await store.getUser(address))) throw new Error(`no user ${address}`);
-        await store.setPasswordHash(address, await hashPassword(await password(opts, address)));
+        await setPassword(cfg, store, store.db, address, await password(opts, address), false);
         console.log(`password changed for ${address}`);
         return 0;
       }
@@ -105,7 +104,7 @@ async function userCommand(cfg: Config, args: string[], opts: Record<string, str
         if (!who) throw new UsageError('user test needs an ADDRESS');
         const service = (opts.service as string | undefined) ?? 'imap';
         if (!['pop3', 'imap', 'smtp', 'submission', 'sieve'].includes(service)) throw new UsageError(`unknown service ${service}`);
-        const auth = new PasswordAuthenticator(store, new Logger(cfg.hostname, 0, null), cfg.domains, 1000, 1);
+        const auth = makeAuthenticator(cfg, store, store.db, new Logger(cfg.hostname, 0, null), 1000, 1);
         const r = await auth.verify(who, await readStdinLine(), service as 'imap', 'cli');
         console.log(r.ok ? '0: OK "Success."' : '0: NO "authentication failed"');
         return r.ok ? 0 : 1;

@@ -3,6 +3,7 @@ import { resolve, dirname, join } from 'node:path';
 import { parse } from 'smol-toml';
 import { ConfigError } from './errors.js';
 import type { Config, ListenAddress } from './types.js';
+import { ALL_MECHANISMS, DEFAULT_MECHANISMS } from '../auth/sasl.js';
 
 /** Where a command looks when no --config is given. */
 export const DEFAULT_CONFIG_PATHS = ['./correo.toml', '/etc/correo/correo.toml'];
@@ -47,9 +48,14 @@ const KNOWN: Record<string, Record<string, string> | string> = {
   smtp: {
     listen: 'listen', listen_tls: 'listen', max_message_size: 'int', max_recipients: 'int',
     max_line_length: 'int', idle_timeout: 'int', max_errors: 'int', novrfy: 'bool', noexpn: 'bool',
-    max_connections: 'int',
+    max_connections: 'int', auth: 'bool',
   },
-  submission: { listen: 'listen', listen_tls: 'listen' },
+  submission: {
+    listen: 'listen', listen_tls: 'listen', allowed_senders: 'senders', senders_file: 'string',
+    always_add_domain: 'bool', qualify_domain: 'string', max_header_size: 'int',
+  },
+  masquerade: { as: 'string', envelope: 'bool', exposed_users: 'string[]', domains: 'string[]' },
+  sendmail: { trusted_users: 'string[]', maildrop: 'string', untrusted_sender: 'string' },
   imap: { listen: 'listen', listen_tls: 'listen', idle_timeout: 'int', max_literal_size: 'int', max_line_length: 'int' },
   pop3: { listen: 'listen', listen_tls: 'listen', idle_timeout: 'int', auth_fail_limit: 'int', auth_fail_window: 'int' },
   tls: { cert: 'string', key: 'string' },
@@ -73,7 +79,7 @@ const KNOWN: Record<string, Record<string, string> | string> = {
   },
   dkim: 'dkim',
   dns: { servers: 'string[]', timeout: 'int' },
-  auth: { plaintext_without_tls: 'bool' },
+  auth: { plaintext_without_tls: 'bool', mechanisms: 'string[]', scram_iterations: 'int' },
   storage: { min_free_bytes: 'int' },
 };
 
@@ -94,9 +100,14 @@ function defaults(dataDir: string): Omit<Config, 'file' | 'hostname'> {
     admins: [],
     smtp: {
       listen: l('127.0.0.1:25'), listen_tls: [], max_message_size: 26214400, max_recipients: 100,
-      max_line_length: 2048, idle_timeout: 300, max_errors: 10, novrfy: true, noexpn: true, max_connections: 1000,
+      max_line_length: 2048, idle_timeout: 300, max_errors: 10, novrfy: true, noexpn: true, max_connections: 1000, auth: false,
     },
-    submission: { listen: l('127.0.0.1:587'), listen_tls: l('127.0.0.1:465') },
+    submission: {
+      listen: l('127.0.0.1:587'), listen_tls: l('127.0.0.1:465'), allowed_senders: {}, senders_file: null,
+      always_add_domain: true, qualify_domain: '', max_header_size: 256 * 1024,
+    },
+    masquerade: { as: null, envelope: false, exposed_users: ['root'], domains: [] },
+    sendmail: { trusted_users: ['root'], maildrop: join(dataDir, 'maildrop'), untrusted_sender: 'warn' },
     imap: { listen: l('127.0.0.1:143'), listen_tls: l('127.0.0.1:993'), idle_timeout: 1860, max_literal_size: 52428800, max_line_length: 65536 },
     pop3: { listen: l('127.0.0.1:110'), listen_tls: l('127.0.0.1:995'), idle_timeout: 600, auth_fail_limit: 5, auth_fail_window: 300 },
     tls: { cert: '', key: '', self_signed: true },
@@ -120,7 +131,7 @@ function defaults(dataDir: string): Omit<Config, 'file' | 'hostname'> {
     },
     dkim: {},
     dns: { servers: [], timeout: 5000 },
-    auth: { plaintext_without_tls: false },
+    auth: { plaintext_without_tls: false, mechanisms: [...DEFAULT_MECHANISMS], scram_iterations: 10000 },
     storage: { min_free_bytes: 64 * 1024 * 1024 },
   };
 }
@@ -223,6 +234,29 @@ export function loadConfig(file: string): Config {
   const given = (raw.delivery ?? {}) as Record<string, unknown>;
   if (given.forward_dir === undefined) dl.forward_dir = join(cfg.data_dir, 'forward');
 
+  const au = cfg.auth;
+  au.mechanisms = au.mechanisms.map((m) => m.toUpperCase());
+  for (const m of au.mechanisms) {
+    if (!(ALL_MECHANISMS as readonly string[]).includes(m)) fail(['auth', 'mechanisms'], `unknown SASL mechanism "${m}" (known: ${ALL_MECHANISMS.join(', ')})`);
+  }
+  if (au.scram_iterations < 4096) fail(['auth', 'scram_iterations'], 'scram_iterations must be at least 4096 (RFC 7677 4)');
+  const sub = cfg.submission;
+  if (sub.senders_file) sub.senders_file = abs(sub.senders_file);
+  sub.qualify_domain = (sub.qualify_domain || cfg.domains[0] || cfg.hostname).toLowerCase();
+  if (!DOMAIN.test(sub.qualify_domain)) fail(['submission', 'qualify_domain'], `"${sub.qualify_domain}" is not a domain name`);
+  if (sub.max_header_size < 1024) fail(['submission', 'max_header_size'], 'max_header_size must be at least 1024');
+  const mq = cfg.masquerade;
+  if (mq.as !== null) {
+    mq.as = mq.as.toLowerCase();
+    if (!DOMAIN.test(mq.as)) fail(['masquerade', 'as'], `"${mq.as}" is not a domain name`);
+  }
+  mq.domains = (mq.domains.length ? mq.domains : [...cfg.domains, cfg.hostname]).map((d) => d.toLowerCase());
+  mq.exposed_users = mq.exposed_users.map((u) => u.toLowerCase());
+  const sm = cfg.sendmail;
+  if (sm.untrusted_sender !== 'warn' && sm.untrusted_sender !== 'refuse') fail(['sendmail', 'untrusted_sender'], `untrusted_sender must be "warn" or "refuse", not "${sm.untrusted_sender}"`);
+  const givenSm = (raw.sendmail ?? {}) as Record<string, unknown>;
+  sm.maildrop = givenSm.maildrop === undefined ? join(cfg.data_dir, 'maildrop') : abs(sm.maildrop);
+
   const tls = (raw.tls ?? {}) as Record<string, string>;
   if ((tls.cert === undefined) !== (tls.key === undefined)) fail(['tls'], '[tls] needs both cert and key, or neither');
   cfg.tls = tls.cert
@@ -286,6 +320,19 @@ function checkValue(
           answers: (answers as string[] | undefined) ?? [],
         };
       });
+    }
+    case 'senders': {
+      // [submission.allowed_senders] "usr@example.test" = ["boss@example.test", "@sales.example.test"]
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(keyPath, `${name} must be a table of "user@domain" = ["address", "@domain", ...]`);
+      const out: Record<string, string[]> = {};
+      for (const [user, list] of Object.entries(v as Record<string, unknown>)) {
+        if (!Array.isArray(list) || list.some((x) => typeof x !== 'string')) fail([...keyPath, user], `${name}."${user}" must be a list of addresses or "@domain"`);
+        for (const a of list as string[]) {
+          if (!/^([^\s@]+)?@[a-z0-9.-]+$/i.test(a)) fail([...keyPath, user], `${name}."${user}": "${a}" is not an address or "@domain"`);
+        }
+        out[user.toLowerCase()] = (list as string[]).map((a) => a.toLowerCase());
+      }
+      return out;
     }
     case 'dmarc-domains': {
       // [auth_checks.domains] "lists.example" = "none"

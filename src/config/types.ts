@@ -32,6 +32,47 @@ export interface SmtpConfig extends ServiceConfig {
   noexpn: boolean;
   /** Maximum concurrent SMTP connections, all listeners together. */
   max_connections: number;
+  /** S18 sendmail's `A` option: offer AUTH on port 25 too (off: AUTH is for submission). */
+  auth: boolean;
+}
+
+/** S6 the MSA on 587/465 (RFC 6409): AUTH required, sender checks and fix-ups. */
+export interface SubmissionConfig extends ServiceConfig {
+  /**
+   * Addresses a user may send as besides their own and the aliases that lead to them:
+   * user -> ["other@example.test", "@dept.example.test" (a whole domain)].
+   */
+  allowed_senders: Record<string, string[]>;
+  /** The same in a file ("user@example.test: a@example.test, @dept.example.test"), re-read on change. */
+  senders_file: string | null;
+  /** S23 always_add_domain: unqualified addresses in the envelope and headers get `qualify_domain`. */
+  always_add_domain: boolean;
+  /** Default: the first of `domains` (or the host name). */
+  qualify_domain: string;
+  /** The header block is rewritten in memory; one larger than this is refused (552 5.3.4). */
+  max_header_size: number;
+}
+
+/** S27 MASQUERADE_AS, masquerade_envelope, EXPOSED_USER, MASQUERADE_DOMAIN. */
+export interface MasqueradeConfig {
+  /** Sender addresses of our domains are rewritten to this domain; null: no masquerading. */
+  as: string | null;
+  /** Rewrite the envelope sender too (masquerade_envelope). */
+  envelope: boolean;
+  /** Local parts left alone (EXPOSED_USER), e.g. root. */
+  exposed_users: string[];
+  /** Domains that are masqueraded (MASQUERADE_DOMAIN); default: `domains` and the host name. */
+  domains: string[];
+}
+
+/** S31, S24: the local `sendmail` command and what it may do. */
+export interface SendmailConfig {
+  /** S24 use_ct_file: login names that may set any envelope sender with -f (the server's own user always may). */
+  trusted_users: string[];
+  /** Where `sendmail` leaves messages for the server (one file each; data_dir/maildrop by default). */
+  maildrop: string;
+  /** An untrusted user's -f for an address not theirs: "warn" (X-Authentication-Warning, as sendmail) or "refuse". */
+  untrusted_sender: 'warn' | 'refuse';
 }
 
 export interface Pop3Config extends ServiceConfig {
@@ -212,6 +253,10 @@ export interface DnsConfig {
 export interface AuthConfig {
   /** S18 `A p`: refuse plaintext mechanisms (PLAIN, LOGIN, USER/PASS) on a connection without TLS. */
   plaintext_without_tls: boolean;
+  /** SASL mechanisms offered (src/auth/sasl.ts); CRAM-MD5, SCRAM-SHA-1, DIGEST-MD5 only if listed. */
+  mechanisms: string[];
+  /** SCRAM iteration count for secrets made from now on (RFC 7677 4: at least 4096). */
+  scram_iterations: number;
 }
 
 export interface StorageConfig {
@@ -227,7 +272,9 @@ export interface Config {
   domains: string[];
   admins: string[];
   smtp: SmtpConfig;
-  submission: ServiceConfig;
+  submission: SubmissionConfig;
+  masquerade: MasqueradeConfig;
+  sendmail: SendmailConfig;
   imap: ImapConfig;
   pop3: Pop3Config;
   tls: TlsConfig;

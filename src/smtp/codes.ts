@@ -37,6 +37,9 @@ export const Codes = {
   /** RFC 3207 4: 220 Ready to start TLS. */
   ReadyForTls: c(220, '2.0.0'),
 
+  /** RFC 4954 6: 235 2.7.0 Authentication Succeeded. */
+  AuthOk: c(235, '2.7.0'),
+
   // 3yz
   /** RFC 5321 4.1.1.4: 354 start mail input. */
   StartInput: c(354, ''),
@@ -56,6 +59,8 @@ export const Codes = {
   TooManyRecipients: c(452, '4.5.3'),
   /** RFC 3207 4: 454 TLS not available due to temporary reason. */
   TlsUnavailable: c(454, '4.7.0'),
+  /** RFC 4954 6: 454 4.7.0 Temporary authentication failure (here: throttled after failures). */
+  AuthTempFail: c(454, '4.7.0'),
 
   // 5yz
   /** RFC 5321 4.2.4: 500 syntax error, command unrecognized; RFC 3463 X.5.2 syntax error. */
@@ -78,6 +83,22 @@ export const Codes = {
   NeedsSmtpUtf8: c(553, '5.6.7'),
   /** RFC 5321 4.1.1.11 + 3.3: 555 MAIL FROM/RCPT TO parameters not recognized or not implemented. */
   UnknownParameter: c(555, '5.5.4'),
+  /** RFC 4954 6: 530 5.7.0 Authentication required (submission, RFC 6409 4.3). */
+  AuthRequired: c(530, '5.7.0'),
+  /** RFC 4954 6: 535 5.7.8 Authentication credentials invalid. */
+  AuthFailed: c(535, '5.7.8'),
+  /** RFC 4954 6: 538 5.7.11 Encryption required for requested authentication mechanism. */
+  EncryptionRequired: c(538, '5.7.11'),
+  /** RFC 4954 6: 504 5.5.4 Unrecognized authentication type. */
+  UnknownMechanism: c(504, '5.5.4'),
+  /** RFC 4954 4: 501 5.5.2 Cannot Base64-decode Client responses. */
+  CannotDecode: c(501, '5.5.2'),
+  /** RFC 4954 4: 501 5.7.0 Client initiated Authentication Exchange (the client sent "*"). */
+  AuthCancelled: c(501, '5.7.0'),
+  /** RFC 4954 6: 500 5.5.6 Authentication Exchange line is too long. */
+  AuthLineTooLong: c(500, '5.5.6'),
+  /** RFC 3463 X.7.1 delivery not authorized: a sender address the user does not own (RFC 6409 8.1). */
+  SenderNotOwned: c(553, '5.7.1'),
   /** RFC 7504 3: 521 this host does not accept mail (here: an HTTP/proxy request on an SMTP port). */
   NotSmtp: c(521, '5.7.0'),
 } as const;

@@ -6,7 +6,7 @@ import type { Logger } from '../log/logger.js';
 import { Codes, formatReply, reply, type Reply } from './codes.js';
 import { DataDecoder } from './data.js';
 import { LineFramer } from './lines.js';
-import { SmtpSession, type Action, type Incoming, type TlsInfo } from './session.js';
+import { SmtpSession, type Action, type Incoming, type SessionMode, type TlsInfo } from './session.js';
 import { ClientNames } from './rdns.js';
 
 /**
@@ -27,8 +27,20 @@ interface Shared {
 }
 const sharedByContext = new WeakMap<Context, Shared>();
 
-export async function startSmtp(ctx: Context, listen: ListenAddress, implicitTls: boolean): Promise<net.Server> {
-  const log = ctx.log.child('smtp');
+export function startSmtp(ctx: Context, listen: ListenAddress, implicitTls: boolean): Promise<net.Server> {
+  return listenSmtp(ctx, listen, implicitTls, 'mta');
+}
+
+/**
+ * S6 the MSA (RFC 6409): 587 with STARTTLS, 465 with implicit TLS (RFC 8314), the same
+ * connection and session code in submission mode (AUTH required, sender checks, fix-ups).
+ */
+export function startSubmission(ctx: Context, listen: ListenAddress, implicitTls: boolean): Promise<net.Server> {
+  return listenSmtp(ctx, listen, implicitTls, 'submission');
+}
+
+async function listenSmtp(ctx: Context, listen: ListenAddress, implicitTls: boolean, mode: SessionMode): Promise<net.Server> {
+  const log = ctx.log.child(mode === 'submission' ? 'submission' : 'smtp');
   let found = sharedByContext.get(ctx);
   if (!found) sharedByContext.set(ctx, (found = { connections: 0, names: new ClientNames(ctx.dns) }));
   const shared = found;
@@ -42,7 +54,7 @@ export async function startSmtp(ctx: Context, listen: ListenAddress, implicitTls
         socket.on('error', () => undefined);
         return;
       }
-      new Connection(ctx, log, socket, implicitTls, shared.names).start();
+      new Connection(ctx, log, socket, implicitTls, shared.names, mode).start();
     } catch (e) {
       log.error(null, `smtp: cannot set up connection: ${(e as Error).stack ?? e}`);
       socket.destroy();
@@ -84,6 +96,7 @@ class Connection {
     private readonly raw: net.Socket,
     private readonly implicitTls: boolean,
     private readonly names: ClientNames,
+    private readonly service: SessionMode,
   ) {
     this.socket = raw;
     this.framer = new LineFramer(ctx.config.smtp.max_line_length);
@@ -97,7 +110,7 @@ class Connection {
     raw.on('error', (e) => this.gone(e));
     raw.on('close', () => this.gone(null));
     this.armTimeout(raw);
-    this.session = new SmtpSession(this.ctx, this.log, peer, null);
+    this.session = new SmtpSession(this.ctx, this.log, peer, null, this.service);
     if (this.implicitTls) {
       this.mode = { kind: 'upgrading' };
       this.handshake(() => this.send(this.session.greeting()));

@@ -7,6 +7,10 @@ import { parsePath } from './address.js';
 import type { Frame } from './lines.js';
 import { receivedHeader, withProtocol } from './received.js';
 import type { PolicySession } from '../policy/session.js';
+import { decodeResponse, offeredMechanisms, PLAINTEXT_MECHANISMS, startExchange, type SaslExchange, type SaslStep } from '../auth/sasl.js';
+import { FixupWriter } from './fixup-writer.js';
+import { masqueradeAddress, type FixupRules, type Masquerade } from './fixups.js';
+import { randomBytes } from 'node:crypto';
 
 /**
  * One SMTP session's behaviour (RFC 5321 3 and 4), on typed values: the connection module
@@ -30,7 +34,15 @@ export type State =
   | { kind: 'fresh' } // greeted (or TLS just started): HELO/EHLO needed
   | { kind: 'ready'; helo: Helo } // no mail transaction
   | { kind: 'mail'; helo: Helo; tx: Transaction } // MAIL accepted, no recipient yet
-  | { kind: 'rcpt'; helo: Helo; tx: Transaction & { recipients: [EnvelopeRecipient, ...EnvelopeRecipient[]] } };
+  | { kind: 'rcpt'; helo: Helo; tx: Transaction & { recipients: [EnvelopeRecipient, ...EnvelopeRecipient[]] } }
+  /** RFC 4954 4: an AUTH exchange under way; lines are SASL responses, not commands. */
+  | { kind: 'auth'; helo: Helo; exchange: SaslExchange };
+
+/**
+ * `mta`: port 25 (AUTH only when `[smtp] auth`, S18 option A). `submission`: 587/465
+ * (RFC 6409): AUTH required before MAIL, the sender must be the user's, MSA fix-ups.
+ */
+export type SessionMode = 'mta' | 'submission';
 
 type Kind = State['kind'];
 
@@ -128,6 +140,8 @@ const COMMANDS: Record<string, CommandSpec> = {
   DATA: { states: ['rcpt'], run: (s, arg) => s.data(arg) },
   // RFC 5321 4.1.1.5
   RSET: { states: ANY, run: (s) => s.rset() },
+  // RFC 4954 4: AUTH after EHLO, outside a mail transaction (checked in auth()).
+  AUTH: { states: GREETED, run: (s, arg) => s.auth(arg) },
   // RFC 5321 4.1.1.9: the argument, if any, is ignored.
   NOOP: { states: ANY, run: () => ok(reply(Codes.Ok, 'Ok')) },
   QUIT: { states: ANY, run: () => ({ kind: 'close', replies: [reply(Codes.Bye, 'Bye')] }) },
@@ -139,7 +153,6 @@ const COMMANDS: Record<string, CommandSpec> = {
 
 /** Known SMTP verbs we do not offer here: a 502, not a "what?". */
 const NOT_OFFERED: Record<string, string> = {
-  AUTH: 'Error: authentication not enabled',
   BDAT: 'Error: CHUNKING not supported',
   ETRN: 'Error: ETRN not supported',
   TURN: 'Error: TURN not supported',
@@ -162,16 +175,20 @@ export class SmtpSession {
   private name: string | null = null;
   /** Access map, DNS lists, relaying, rate limits, sender authentication (src/policy). */
   readonly policy: PolicySession;
+  /** RFC 4954: who the client authenticated as, and with which mechanism. */
+  authUser: string | null = null;
+  private authMechanism = '';
 
   constructor(
     private readonly ctx: Context,
     private readonly log: Logger,
     readonly peer: Peer,
     tls: TlsInfo | null,
+    readonly mode: SessionMode = 'mta',
   ) {
     this.tlsInfo = tls;
     peer.name.then((n) => (this.name = n), () => undefined);
-    this.policy = ctx.policy.session(peer);
+    this.policy = ctx.policy.session(peer, mode === 'submission' ? 'submission' : 'smtp');
   }
 
   private get cfg() {
@@ -192,16 +209,36 @@ export class SmtpSession {
     return { code: 220, text: `${this.ctx.config.hostname} ESMTP Correo` };
   }
 
-  /** RFC 3207 4.2: after TLS starts the server forgets everything the client said. */
+  /** RFC 3207 4.2: after TLS starts the server forgets everything the client said, AUTH included. */
   tlsStarted(info: TlsInfo): void {
     this.tlsInfo = info;
     this.state = { kind: 'fresh' };
+    this.setAuthUser(null, '');
+  }
+
+  private setAuthUser(user: string | null, mechanism: string): void {
+    this.authUser = user;
+    this.authMechanism = mechanism;
+    this.policy.authenticated(user);
+  }
+
+  /** S18: AUTH on submission always, on port 25 with option `A` (`[smtp] auth`). */
+  private get authOffered(): boolean {
+    return this.mode === 'submission' || this.cfg.auth;
+  }
+
+  /** The mechanisms for this connection now (no PLAIN/LOGIN before TLS by default, S18 `A p`). */
+  mechanisms(): string[] {
+    const a = this.ctx.config.auth;
+    return offeredMechanisms(this.tlsInfo !== null, a.plaintext_without_tls, a.mechanisms);
   }
 
   /** Turns one frame of input into what to do; errors are counted here, in one place. */
   async frame(f: Frame): Promise<Action> {
     let action: Action;
-    switch (f.kind) {
+    if (this.state.kind === 'auth' && f.kind !== 'too-long-more') {
+      action = await this.saslResponse(this.state.exchange, f);
+    } else switch (f.kind) {
       case 'line':
         action = await this.command(f.line);
         break;
@@ -273,8 +310,106 @@ export class SmtpSession {
       'ENHANCEDSTATUSCODES', // RFC 2034
     ];
     if (!this.tlsInfo) lines.push('STARTTLS'); // RFC 3207 4.2: not offered again inside TLS
+    const mechs = this.authOffered ? this.mechanisms() : [];
+    if (mechs.length) lines.push(`AUTH ${mechs.join(' ')}`); // RFC 4954 3
     lines.push('DSN'); // RFC 3461
     return ok({ code: 250, text: lines });
+  }
+
+  /** RFC 4954 4: AUTH mechanism [initial-response]. */
+  async auth(arg: string): Promise<Action> {
+    if (!this.authOffered) return ok(reply(Codes.NotImplemented, 'Error: authentication not enabled'));
+    if (this.authUser) return ok(reply(Codes.BadSequence, 'Error: already authenticated'));
+    if (this.state.kind !== 'ready') return ok(reply(Codes.BadSequence, 'Error: AUTH not permitted during a mail transaction'));
+    const [mechRaw, initialRaw, ...extra] = arg.trim().split(/ +/);
+    if (!mechRaw || extra.length) return ok(reply(Codes.BadArguments, 'Syntax: AUTH mechanism [initial-response]'));
+    const mech = mechRaw.toUpperCase();
+    const offered = this.mechanisms();
+    if (!offered.includes(mech)) {
+      // RFC 4954 6: 538 when the mechanism exists here but needs an encrypted connection.
+      if (PLAINTEXT_MECHANISMS.includes(mech) && this.ctx.config.auth.mechanisms.includes(mech)) {
+        return ok(reply(Codes.EncryptionRequired, 'Encryption required for requested authentication mechanism'));
+      }
+      return ok(reply(Codes.UnknownMechanism, 'Unrecognized authentication type'));
+    }
+    const exchange = startExchange(mech, offered, {
+      auth: this.ctx.auth,
+      service: this.mode === 'submission' ? 'submission' : 'smtp',
+      clientAddress: this.peer.ip,
+      hostname: this.ctx.config.hostname,
+    })!;
+    let initial: Buffer | null = null;
+    if (initialRaw !== undefined) {
+      const d = decodeResponse(initialRaw);
+      if (d === 'invalid') return ok(reply(Codes.CannotDecode, 'Cannot decode the initial response'));
+      if (d === 'cancel') return ok(reply(Codes.AuthCancelled, 'Authentication cancelled'));
+      initial = d;
+    }
+    return this.saslStep(exchange, await exchange.start(initial));
+  }
+
+  /** A line while an AUTH exchange waits for the client (RFC 4954 4). */
+  private async saslResponse(exchange: SaslExchange, f: Frame): Promise<Action> {
+    const helo = this.helo();
+    if (f.kind !== 'line') {
+      this.state = { kind: 'ready', helo };
+      if (f.kind === 'too-long') return ok(reply(Codes.AuthLineTooLong, 'Authentication exchange line is too long'));
+      return ok(reply(Codes.SyntaxError, 'Error: bare <LF> received; SMTP lines end with <CR><LF>'));
+    }
+    const d = decodeResponse(f.line.toString('latin1'));
+    if (d === 'cancel' || d === 'invalid') {
+      this.state = { kind: 'ready', helo };
+      // RFC 4954 4: "*" cancels with 501; a response that is not base64 is a 501 too.
+      return ok(d === 'cancel' ? reply(Codes.AuthCancelled, 'Authentication cancelled') : reply(Codes.CannotDecode, 'Cannot decode the response'));
+    }
+    return this.saslStep(exchange, await exchange.next(d));
+  }
+
+  private saslStep(exchange: SaslExchange, step: SaslStep): Action {
+    const helo = this.helo();
+    switch (step.kind) {
+      case 'challenge':
+        this.state = { kind: 'auth', helo, exchange };
+        // RFC 4954 4: "334" SP base64 challenge, no enhanced code.
+        return ok({ code: 334, text: step.data.toString('base64') });
+      case 'malformed':
+        this.state = { kind: 'ready', helo };
+        this.log.info(null, `AUTH ${exchange.mechanism} from ${this.clientText()}: ${step.message}`);
+        return ok(reply(Codes.CannotDecode, `Error: ${step.message}`));
+      case 'done': {
+        this.state = { kind: 'ready', helo };
+        const o = step.outcome;
+        if (o.ok) {
+          this.setAuthUser(o.user, exchange.mechanism);
+          return ok(reply(Codes.AuthOk, 'Authentication successful'));
+        }
+        this.log.info(null, `warning: ${this.clientText()}: SASL ${exchange.mechanism} authentication failed${o.reason === 'throttled' ? ' (throttled)' : ''}`);
+        // RFC 4954 6: 454 4.7.0 temporary failure; 535 5.7.8 bad credentials.
+        return ok(o.reason === 'throttled'
+          ? reply(Codes.AuthTempFail, 'Temporary authentication failure; too many failures, try again later')
+          : reply(Codes.AuthFailed, 'Authentication credentials invalid'));
+      }
+    }
+  }
+
+  /** S23 always_add_domain on a MAIL/RCPT path given without a domain (submission only). */
+  private qualifyPath(arg: string, prefix: string): string {
+    if (this.mode !== 'submission' || !this.ctx.config.submission.always_add_domain) return arg;
+    const m = new RegExp(`^(${prefix}\\s*<)([^<>@"\\s]+)(>.*)$`, 'is').exec(arg);
+    if (!m || /^postmaster$/i.test(m[2])) return arg;
+    return `${m[1]}${m[2]}@${this.ctx.config.submission.qualify_domain}${m[3]}`;
+  }
+
+  /** Whether the authenticated user may send as `address` (src/smtp/senders.ts). */
+  private ownsSender(address: string): string | null {
+    const user = this.authUser!;
+    if (this.ctx.senders) return this.ctx.senders.owns(user, address);
+    return address.toLowerCase() === user ? 'own address' : null;
+  }
+
+  private get masquerade(): Masquerade | null {
+    const m = this.ctx.config.masquerade;
+    return m.as ? { as: m.as, domains: m.domains, exposed: m.exposed_users } : null;
   }
 
   private helo(): Helo {
@@ -289,13 +424,22 @@ export class SmtpSession {
   }
 
   async mail(arg: string): Promise<Action> {
-    const parsed = parseMail(arg);
+    // RFC 6409 4.3 / RFC 4954 6: the MSA takes mail from authenticated users only.
+    if (this.mode === 'submission' && !this.authUser) {
+      if (!this.mechanisms().length && !this.tlsInfo) return ok(reply(Codes.AuthRequired, 'Must issue a STARTTLS command first'));
+      return ok(reply(Codes.AuthRequired, 'Authentication required'));
+    }
+    const parsed = parseMail(this.qualifyPath(arg, 'FROM:'));
     if (!parsed.ok) return ok(parsed.reply);
     const { sender, params } = parsed.value;
     // RFC 1870 6.1: a declared size over our limit is refused before any data.
     if (params.size !== undefined && params.size > this.cfg.max_message_size) {
       this.logReject('MAIL', `552 5.3.4 Message size exceeds fixed limit`, sender, null);
       return ok(reply(Codes.MessageTooBig, `Message size exceeds fixed maximum message size (${this.cfg.max_message_size})`));
+    }
+    if (this.authUser && sender && !this.ownsSender(sender)) {
+      this.logReject('MAIL', `553 5.7.1 sender not owned by ${this.authUser}`, sender, null);
+      return ok(reply(Codes.SenderNotOwned, `<${sender}>: Sender address rejected: not owned by user ${this.authUser}`));
     }
     const refused = await this.policy.mail(sender);
     if (refused) {
@@ -309,7 +453,7 @@ export class SmtpSession {
   async rcpt(arg: string): Promise<Action> {
     const s = this.state;
     if (s.kind !== 'mail' && s.kind !== 'rcpt') throw new Error('internal: RCPT outside a transaction');
-    const parsed = parseRcpt(arg, { smtputf8: s.tx.params.smtputf8, postmasterDomain: this.ctx.config.domains[0] ?? this.ctx.config.hostname });
+    const parsed = parseRcpt(this.qualifyPath(arg, 'TO:'), { smtputf8: s.tx.params.smtputf8, postmasterDomain: this.ctx.config.domains[0] ?? this.ctx.config.hostname });
     if (!parsed.ok) return ok(parsed.reply);
     const { address, notify, orcpt } = parsed.value;
     // RFC 5321 4.5.3.1.8 / 4.5.3.1.10: 452 for recipients past the limit; the client sends
@@ -345,13 +489,16 @@ export class SmtpSession {
     const s = this.state;
     if (s.kind !== 'rcpt') throw new Error('internal: DATA without recipients');
     if (arg.trim()) return ok(reply(Codes.BadArguments, 'Syntax: DATA'));
+    const submission = this.mode === 'submission';
     const envelope: MessageEnvelope = {
-      sender: s.tx.sender,
+      // S27 masquerade_envelope: the envelope sender too, when asked.
+      sender: submission && this.ctx.config.masquerade.envelope ? masqueradeAddress(s.tx.sender, this.masquerade) : s.tx.sender,
       recipients: s.tx.recipients,
       clientAddress: this.peer.ip,
       helo: s.helo.name,
-      via: 'smtp',
+      via: submission ? 'submission' : 'smtp',
     };
+    if (this.authUser) envelope.authUser = this.authUser;
     if (s.tx.params.smtputf8) envelope.smtputf8 = true;
     if (s.tx.params.ret) envelope.ret = s.tx.params.ret;
     if (s.tx.params.envid !== undefined) envelope.envid = s.tx.params.envid;
@@ -364,7 +511,7 @@ export class SmtpSession {
         hostname: this.ctx.config.hostname,
         esmtp: s.helo.esmtp,
         tls: this.tlsInfo,
-        authenticated: false,
+        authenticated: this.authUser !== null,
         smtputf8: s.tx.params.smtputf8,
         id,
         recipients: s.tx.recipients.map((r) => r.address),
@@ -377,8 +524,42 @@ export class SmtpSession {
       return ok(this.temporaryFailure(null, e));
     }
     writer = this.policy.data(envelope, writer);
-    this.log.info(writer.id, `client=${this.clientText(clientName)}, helo=<${s.helo.name}>, proto=${withProtocol({ esmtp: s.helo.esmtp, tls: this.tlsInfo, authenticated: false, smtputf8: s.tx.params.smtputf8 })}${this.tlsInfo ? `, tls=${this.tlsInfo.protocol}` : ''}`);
+    if (submission || this.authUser) writer = this.fixups(writer, s.tx.sender);
+    this.log.info(writer.id, `client=${this.clientText(clientName)}, helo=<${s.helo.name}>, proto=${withProtocol({ esmtp: s.helo.esmtp, tls: this.tlsInfo, authenticated: this.authUser !== null, smtputf8: s.tx.params.smtputf8 })}${this.tlsInfo ? `, tls=${this.tlsInfo.protocol}` : ''}${this.authUser ? `, sasl_method=${this.authMechanism}, sasl_username=${this.authUser}` : ''}`);
     return { kind: 'data', reply: reply(Codes.StartInput, 'End data with <CR><LF>.<CR><LF>'), incoming: new Incoming(writer, this.cfg.max_message_size, s.tx) };
+  }
+
+  /**
+   * The header block on its way to the spool: MSA fix-ups on submission (S6, S23, S27), and
+   * on any authenticated session the From:/Sender: addresses are collected for the check.
+   */
+  private fixups(writer: SpoolWriter, sender: string): FixupWriter {
+    const sub = this.ctx.config.submission;
+    const fix = this.mode === 'submission';
+    const rules: FixupRules = {
+      fix,
+      hostname: this.ctx.config.hostname,
+      qualifyDomain: sub.always_add_domain ? sub.qualify_domain : null,
+      masquerade: this.masquerade,
+      defaultFrom: sender ? { address: sender } : null,
+    };
+    const id = writer.id;
+    return new FixupWriter(writer, rules, sub.max_header_size, () => `${id}.${randomBytes(6).toString('hex')}@${this.ctx.config.hostname}`);
+  }
+
+  /** End of DATA for a message that went through the fix-ups: the header's verdicts. */
+  private async headerVerdict(writer: FixupWriter): Promise<Reply | null> {
+    await writer.finish();
+    if (writer.refusal) return writer.refusal;
+    if (!this.authUser) return null;
+    for (const a of writer.result?.senders ?? []) {
+      if (!this.ownsSender(a)) {
+        this.log.info(writer.id, `reject: header From/Sender <${a}> not owned by ${this.authUser} (client ${this.clientText()}); discarded`);
+        return reply(Codes.SenderNotOwned, `<${a}>: From/Sender header address rejected: not owned by user ${this.authUser}`);
+      }
+    }
+    if (writer.result?.changes.length) this.log.info(writer.id, `submission fix-ups: ${writer.result.changes.join(', ')}`);
+    return null;
   }
 
   /** After the end marker: commit or refuse, and leave the transaction in every case. */
@@ -394,6 +575,19 @@ export class SmtpSession {
     if (incoming.failure !== null) {
       await incoming.abort();
       return this.temporaryFailure(id, incoming.failure);
+    }
+    if (incoming.writer instanceof FixupWriter) {
+      let refused: Reply | null;
+      try {
+        refused = await this.headerVerdict(incoming.writer);
+      } catch (e) {
+        await incoming.abort();
+        return this.temporaryFailure(id, e);
+      }
+      if (refused) {
+        await incoming.abort();
+        return refused;
+      }
     }
     // Policy at the end of DATA (DMARC, hop count, DISCARD): an answer here keeps nothing.
     const ended = await this.policy.endOfData();
