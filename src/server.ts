@@ -23,6 +23,7 @@ import { Policy } from './policy/engine.js';
 import { ensureCertificate, TlsContexts } from './tls/certs.js';
 import { startSmtp, startSubmission } from './smtp/server.js';
 import { SenderRules } from './smtp/senders.js';
+import { Pickup } from './smtp/pickup.js';
 import { startPop3 } from './pop3/server.js';
 import { startImap } from './imap/server.js';
 import { startLmtp, startLmtpSocket } from './lmtp/server.js';
@@ -159,6 +160,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
   writeFileSync(runFile, JSON.stringify({ pid: process.pid, ...listening }, null, 2));
   manager.kick(); // whatever a previous run left in the queue
   outbound.start();
+  // S31: messages the local sendmail command left in the maildrop.
+  const pickup = new Pickup(ctx, config.sendmail.maildrop, log.child('pickup'));
+  pickup.start();
 
   return {
     ctx,
@@ -169,6 +173,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     },
     async close() {
       manager?.stop();
+      pickup.stop();
       await outbound.stop();
       await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
       ctx.policy.close();

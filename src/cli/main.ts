@@ -18,6 +18,7 @@ import { statsCommand } from './stats.js';
 import { dkimCommand } from './dkim.js';
 import { policyCommand } from './policy.js';
 import { forwardCommand } from './forward.js';
+import { sendmailMain } from './sendmail.js';
 
 const USAGE = `usage: correo COMMAND [--config FILE] ...
 
@@ -42,6 +43,9 @@ const USAGE = `usage: correo COMMAND [--config FILE] ...
                                       accepted, 1 refused); nothing is sent
   forward set ADDRESS TARGET...       a user's forward list (like ~/.forward); also
   forward show|clear ADDRESS          "\ADDRESS" to keep a copy, "|program" (sandboxed)
+  sendmail [-t] [-i] [-f ADDR] [-F NAME] [-bs|-bp] [RCPT...]
+                                      the local sendmail command (also installed as
+                                      "sendmail"); "mailq" = sendmail -bp
 
 --config FILE defaults to ./correo.toml, then /etc/correo/correo.toml.`;
 
@@ -160,6 +164,8 @@ async function serve(cfgFile: string | undefined, opts: Record<string, string | 
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // sendmail's own option syntax (-t -i -f addr ...), not ours.
+  if (command === 'sendmail' || command === 'mailq') return sendmailMain(rest, command);
   try {
     const { positional, options } = parseArgs(rest, ['config', 'hostname', 'domain', 'service', 'selector', 'algorithm', 'from', 'to', 'ip', 'helo', 'auth'], ['password-stdin', 'init', 'help']);
     const cfgFile = options.config as string | undefined;
