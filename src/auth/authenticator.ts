@@ -97,7 +97,10 @@ export class PasswordAuthenticator implements Authenticator {
 
   async lookup(login: string, scheme: SecretScheme, clientAddress: string): Promise<AccountSecret> {
     const address = this.qualify(login);
-    if (this.throttled(address, clientAddress)) return { user: null, secret: null, throttled: true };
+    if (this.throttled(address, clientAddress)) {
+      this.log.warn(null, `auth throttled: mechanism=${scheme}, user=${address}, client=${clientAddress}`);
+      return { user: null, secret: null, throttled: true };
+    }
     if (!this.o.secrets) return { user: null, secret: null, throttled: false };
     const r = await this.o.secrets.get(address, scheme);
     if (r.user && r.secret === null) this.log.notice(null, `auth: ${address} has no ${scheme} secret yet (set the password again, or log in once with PLAIN/LOGIN)`);

@@ -58,6 +58,28 @@ export function parseDirectives(text: string): Map<string, string> | null {
   return out;
 }
 
+export interface DigestValues {
+  /** H(username:realm:password), the stored secret. */
+  ha1: Buffer;
+  nonce: string;
+  cnonce: string;
+  nc: string;
+  qop: string;
+  uri: string;
+  authzid?: string;
+}
+
+/**
+ * RFC 2831 2.1.2.1: response-value = HEX(KD(HEX(H(A1)), nonce:nc:cnonce:qop:HEX(H(A2)))),
+ * A1 = H(user:realm:passwd):nonce:cnonce[:authzid]; A2 = "AUTHENTICATE:" digest-uri for the
+ * client's response, ":" digest-uri for the server's rspauth (2.1.3).
+ */
+export function digestResponse(v: DigestValues, side: 'client' | 'server'): string {
+  const a1 = Buffer.concat([v.ha1, Buffer.from(`:${v.nonce}:${v.cnonce}${v.authzid ? `:${v.authzid}` : ''}`, 'utf8')]);
+  const a2 = `${side === 'client' ? 'AUTHENTICATE' : ''}:${v.uri}`;
+  return hex(md5(`${hex(md5(a1))}:${v.nonce}:${v.nc}:${v.cnonce}:${v.qop}:${hex(md5(a2))}`));
+}
+
 type Stage = { kind: 'challenge'; nonce: string } | { kind: 'verified'; outcome: Extract<SaslStep, { kind: 'done' }>['outcome'] } | { kind: 'new' };
 
 export class DigestMd5 implements SaslExchange {
@@ -103,15 +125,14 @@ export class DigestMd5 implements SaslExchange {
     const secret = found.secret ? parseDigest(found.secret) : null;
     const ha1 = secret?.ha1 ?? randomBytes(16);
     const realmOk = (d.get('realm') ?? '') === (secret?.realm ?? this.realm);
-    const a1 = Buffer.concat([ha1, Buffer.from(`:${st.nonce}:${cnonce}${authzid ? `:${authzid}` : ''}`, 'utf8')]);
-    const kd = (a2: string) => hex(md5(`${hex(md5(a1))}:${st.nonce}:${nc}:${cnonce}:${qop}:${hex(md5(a2))}`));
-    const expected = Buffer.from(kd(`AUTHENTICATE:${uri}`));
+    const values: DigestValues = { ha1, nonce: st.nonce, cnonce, nc, qop, uri, authzid };
+    const expected = Buffer.from(digestResponse(values, 'client'));
     const matches = timingSafeEqual(expected, Buffer.from(resp));
     const ok = matches && realmOk && secret !== null && found.user !== null && username === found.user
       && (!authzid || this.env.auth.qualify(authzid) === found.user);
     const outcome = this.env.auth.settle(username, found.user, ok, this.env.service, this.env.clientAddress, this.mechanism);
     if (!outcome.ok) return { kind: 'done', outcome };
     this.stage = { kind: 'verified', outcome };
-    return { kind: 'challenge', data: Buffer.from(`rspauth=${kd(`:${uri}`)}`) };
+    return { kind: 'challenge', data: Buffer.from(`rspauth=${digestResponse(values, 'server')}`) };
   }
 }
