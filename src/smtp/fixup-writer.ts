@@ -12,6 +12,8 @@ const BLANK = Buffer.from('\r\n\r\n');
 export class FixupWriter implements SpoolWriter {
   private held: Buffer[] = [];
   private heldBytes = 0;
+  /** The last (up to 3) octets held: an end of header may straddle chunks. */
+  private tail: Buffer = Buffer.alloc(0);
   private done = false;
   /** Set when the message must be refused at the end of DATA (header too large). */
   refusal: Reply | null = null;
@@ -39,14 +41,15 @@ export class FixupWriter implements SpoolWriter {
       return;
     }
     // Look for CRLF CRLF across the boundary with what is held (at most 3 octets back).
-    const prev = this.held.length ? this.held[this.held.length - 1] : null;
-    const tail = prev ? prev.subarray(Math.max(0, prev.length - 3)) : Buffer.alloc(0);
+    const tail = this.tail;
     const joined = tail.length ? Buffer.concat([tail, chunk]) : chunk;
     // An empty header block: the message starts with its empty line.
     const at = this.heldBytes === 0 && chunk[0] === 13 && chunk[1] === 10 ? -2 : joined.indexOf(BLANK);
     if (at === -1) {
       this.held.push(chunk);
       this.heldBytes += chunk.length;
+      const t = Buffer.concat([tail, chunk]);
+      this.tail = t.subarray(Math.max(0, t.length - 3));
       if (this.heldBytes > this.maxHeader) {
         this.done = true;
         this.held = [];
