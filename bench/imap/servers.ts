@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CORREO_CLI } from '../lib/correo.js';
 import { startDns, type TestDns } from '../../test/helpers/dns.js';
@@ -10,6 +10,8 @@ export interface ImapTarget {
   port: number;
   pid: () => number;
   stop(): Promise<void>;
+  /** Stops and starts the server on the same data (memory measured from a fresh process). */
+  restart(): Promise<void>;
 }
 
 export const PASSWORD = 'bench-pass-1';
@@ -70,18 +72,36 @@ servers = [${JSON.stringify(dns.server)}]
     if (r.status !== 0) throw new Error(`correo user add: ${r.stderr}`);
   }
   const flags = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
-  const child = spawn(process.execPath, [...flags, CORREO_CLI, 'serve', '--config', configFile], { stdio: ['ignore', 'ignore', 'inherit'] });
   const runFile = join(dir, 'data', 'listening.json');
-  const port = await waitFor('correo listening.json', () => {
-    if (!existsSync(runFile)) return undefined;
-    try {
-      return (JSON.parse(readFileSync(runFile, 'utf8')) as { imap: { port: number }[] }).imap[0].port;
-    } catch {
-      return undefined;
-    }
-  }, 30_000);
-  const stop = stopper(child);
-  return { name: 'correo', port, pid: () => child.pid!, stop: async () => { await stop(); await dns.stop(); } };
+  const launch = async () => {
+    rmSync(runFile, { force: true });
+    const child = spawn(process.execPath, [...flags, CORREO_CLI, 'serve', '--config', configFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const port = await waitFor('correo listening.json', () => {
+      if (!existsSync(runFile)) return undefined;
+      try {
+        return (JSON.parse(readFileSync(runFile, 'utf8')) as { imap: { port: number }[] }).imap[0].port;
+      } catch {
+        return undefined;
+      }
+    }, 30_000);
+    return { child, port };
+  };
+  let cur = await launch();
+  const t: ImapTarget = {
+    name: 'correo',
+    port: cur.port,
+    pid: () => cur.child.pid!,
+    stop: async () => {
+      await stopper(cur.child)();
+      await dns.stop();
+    },
+    restart: async () => {
+      await stopper(cur.child)();
+      cur = await launch();
+      t.port = cur.port;
+    },
+  };
+  return t;
 }
 
 /**
@@ -146,10 +166,20 @@ protocol imap {
   imap_idle_notify_interval = 30 mins
 }
 `);
-  const child = spawn('/usr/sbin/dovecot', ['-F', '-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
-  await waitFor('dovecot listening', () => {
-    const r = spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port} && head -c 4 <&3`], { encoding: 'utf8', timeout: 2000 });
-    return r.stdout.startsWith('* OK') ? true : undefined;
-  }, 30_000);
-  return { name: 'dovecot', port, pid: () => child.pid!, stop: stopper(child) };
+  const launch = async () => {
+    const child = spawn('/usr/sbin/dovecot', ['-F', '-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
+    await waitFor('dovecot listening', () => {
+      const r = spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port} && head -c 4 <&3`], { encoding: 'utf8', timeout: 2000 });
+      return r.stdout.startsWith('* OK') ? true : undefined;
+    }, 30_000);
+    return child;
+  };
+  let child = await launch();
+  return {
+    name: 'dovecot', port, pid: () => child.pid!, stop: () => stopper(child)(),
+    restart: async () => {
+      await stopper(child)();
+      child = await launch();
+    },
+  };
 }

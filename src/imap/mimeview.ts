@@ -43,7 +43,8 @@ export interface PartBytes {
  * delivery or APPEND and the store kept as JSON (DESIGN.md): ENVELOPE, BODY, BODYSTRUCTURE
  * need no message file at all; BODY[part] and BINARY[part] are slices of it.
  */
-const CACHE_MAX = 4096;
+/** Parsed trees kept (least recently used go first): about 1-3 KB each. */
+const CACHE_MAX = 16384;
 const cache = new Map<string, MimeTree>();
 
 function remember(blobId: string, t: MimeTree): MimeTree {
@@ -76,7 +77,11 @@ export async function preloadTrees(store: Store, msgs: ViewMessage[]): Promise<v
 /** The tree of a message: cached, stored, or parsed now from `raw` (and stored for next time). */
 export async function treeOf(s: Session, m: ViewMessage, raw?: Buffer): Promise<MimeTree> {
   const hit = cache.get(m.blobId);
-  if (hit) return hit;
+  if (hit) {
+    cache.delete(m.blobId);
+    cache.set(m.blobId, hit);
+    return hit;
+  }
   await preloadTrees(s.ctx.store, [m]);
   const again = cache.get(m.blobId);
   if (again) return again;
