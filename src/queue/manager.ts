@@ -158,6 +158,8 @@ export class QueueManager {
     }
     const created = Date.now();
     return () => {
+      // After the commit, off the client's path: MIME parsed once, stored for IMAP FETCH.
+      void this.indexMime([queueId]).catch(() => undefined);
       for (const d of done) {
         this.log.info(queueId, `to=<${d.user}>${d.user !== d.rcpt ? `, orig_to=<${d.rcpt}>` : ''}, relay=local, delay=${((Date.now() - created) / 1000).toFixed(2)}, status=sent (delivered to ${envelope.quarantine ? 'Junk' : 'INBOX'}, uid ${d.uid})`);
         this.events.emit('mailbox', d.mailboxId);

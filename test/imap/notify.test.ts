@@ -1,6 +1,8 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { Imap, imapServer, loggedIn, msg } from './client.js';
 import type { TestServer } from '../helpers/server.js';
 
@@ -125,6 +127,15 @@ test('mail delivered over SMTP shows up in an IDLE session within a second', { t
     assert.ok(Date.now() - t0 < 1000 + 1500 /* swaks itself */, `took ${Date.now() - t0} ms`);
     b.write('DONE\r\n');
     assert.match(await b.line(), /^i1 OK/);
+    // DESIGN.md: the MIME tree is parsed at delivery and stored with the message file.
+    const db = new Database(join(srv.dir, 'correo.db'), { readonly: true });
+    let unparsed = -1;
+    for (let i = 0; i < 40 && unparsed !== 0; i++) {
+      unparsed = (db.prepare('SELECT count(*) AS n FROM blobs b JOIN messages m ON m.blob_id = b.id WHERE b.mime IS NULL').get() as { n: number }).n;
+      if (unparsed) await new Promise((res) => setTimeout(res, 50));
+    }
+    db.close();
+    assert.equal(unparsed, 0);
     const f = await b.cmd(`FETCH ${n + 1} BODY.PEEK[HEADER.FIELDS (SUBJECT)]`);
     assert.match(f.untagged[0], /Subject: idle-delivery/);
   } finally {
