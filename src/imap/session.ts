@@ -392,7 +392,9 @@ export class Session implements Watcher {
     try {
       if (this.deflate) this.deflate.end();
       this.stream.end();
-      setTimeout(() => this.stream.destroy(), 2000).unref();
+      const t = setTimeout(() => this.stream.destroy(), 2000);
+      t.unref();
+      this.stream.once('close', () => clearTimeout(t)); // else the timer keeps the closed session in memory
     } catch {
       this.stream.destroy();
     }

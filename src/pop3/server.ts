@@ -170,7 +170,9 @@ class Connection implements Transport {
     const s = this.socket;
     s.end();
     // A client that never reads must not keep the connection open forever.
-    setTimeout(() => s.destroy(), 10_000).unref();
+    const t = setTimeout(() => s.destroy(), 10_000);
+    t.unref();
+    s.once('close', () => clearTimeout(t)); // else the timer keeps the closed session in memory
   }
 
   shutdown(): void {

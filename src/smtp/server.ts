@@ -262,8 +262,11 @@ class Connection {
     this.mode = { kind: 'closed' };
     this.inbox = [];
     this.socket.end();
-    // A client that never reads its replies must not keep the socket forever.
-    setTimeout(() => this.socket.destroy(), 10_000).unref();
+    // A client that never reads its replies must not keep the socket forever; the timer goes
+    // with the socket, or it would hold every closed connection in memory for its 10 seconds.
+    const t = setTimeout(() => this.socket.destroy(), 10_000);
+    t.unref();
+    this.socket.once('close', () => clearTimeout(t));
   }
 
   private gone(e: Error | null): void {

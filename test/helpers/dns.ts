@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freeUdpPort } from './ports.js';
+import { track } from './children.js';
 
 export interface TestDns {
   /** "127.0.0.1:PORT", for `[dns] servers`. */
@@ -21,6 +22,7 @@ export async function startDns(args: string[] = []): Promise<TestDns> {
       `--port=${port}`, '--listen-address=127.0.0.1', '--bind-interfaces', '--pid-file=',
       '--user=root', '--group=root', '--log-facility=-', ...args,
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    track(child);
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     const ok = await new Promise<boolean>((resolve) => {

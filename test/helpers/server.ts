@@ -5,6 +5,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'smol-toml';
 import { startDns, type TestDns } from './dns.js';
+import { track } from './children.js';
 
 /** dist/src/cli/main.js, found from this compiled file (dist/test/helpers/server.js). */
 export const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
@@ -40,10 +41,6 @@ export interface StartOptions {
   dir?: string;
 }
 
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of live) c.kill('SIGKILL');
-});
 
 function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
   for (const [k, v] of Object.entries(b)) {
@@ -58,7 +55,7 @@ function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<s
 export function runCli(args: string[], stdin?: string, timeoutMs = 30_000): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    live.add(child);
+    track(child);
     let stdout = '', stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
@@ -68,7 +65,6 @@ export function runCli(args: string[], stdin?: string, timeoutMs = 30_000): Prom
     }, timeoutMs);
     child.on('exit', (code) => {
       clearTimeout(t);
-      live.delete(child);
       resolvePromise({ code, stdout, stderr });
     });
     child.stdin.end(stdin ?? '');
@@ -120,9 +116,8 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     rmSync(runFile, { force: true });
     stderr = '';
     child = spawn(process.execPath, [CLI, 'serve', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-    live.add(child);
+    track(child);
     child.stderr!.on('data', (d) => (stderr += d));
-    child.on('exit', () => live.delete(child));
     const info = await waitFor('listening.json', () => {
       if (!existsSync(runFile)) return undefined;
       try {
