@@ -1,4 +1,5 @@
 import type { Session } from './session.js';
+import { offeredMechanisms } from '../auth/sasl.js';
 
 /** Extensions implemented after login (RFC 9051 7.2.2 CAPABILITY), each with its RFC. */
 const EXTENSIONS = [
@@ -41,7 +42,8 @@ export function capabilities(s: Session): string[] {
     if (!s.secure) caps.push('STARTTLS');
     // RFC 9051 6.2.3: LOGIN must not be offered where it would send the password in the clear.
     if (!plaintextOk) caps.push('LOGINDISABLED');
-    else caps.push('AUTH=PLAIN', 'AUTH=LOGIN');
+    // The mechanisms the admin enabled ([auth] mechanisms), PLAIN and LOGIN only where allowed.
+    for (const m of offeredMechanisms(s.secure, s.ctx.config.auth.plaintext_without_tls, s.ctx.config.auth.mechanisms)) caps.push(`AUTH=${m}`);
   }
   caps.push(...EXTENSIONS, `APPENDLIMIT=${s.ctx.config.imap.max_literal_size}`);
   if (!s.compressed) caps.push('COMPRESS=DEFLATE'); // RFC 4978

@@ -201,3 +201,28 @@ test('APPEND, SELECT, FETCH body sections, STORE and EXPUNGE basics', { timeout:
     c.close();
   }
 });
+
+test('AUTHENTICATE SCRAM-SHA-256 (shared SASL engine) works without TLS; PLAIN is not offered there', { timeout: 30000 }, async () => {
+  const { ScramClient } = await import('../auth/scram-client.js');
+  const s2 = await startServer();
+  try {
+    await s2.addUser('usr1@example.test', PASS);
+    const c = await Imap.open(s2.ports.imap);
+    assert.match(c.greeting, / AUTH=SCRAM-SHA-256 /);
+    assert.doesNotMatch(c.greeting, /AUTH=PLAIN/);
+    const sc = new ScramClient('SCRAM-SHA-256', 'usr1@example.test', PASS);
+    c.write(`s1 AUTHENTICATE SCRAM-SHA-256 ${Buffer.from(sc.first()).toString('base64')}\r\n`);
+    const first = await c.line();
+    assert.match(first, /^\+ /);
+    c.write(Buffer.from(sc.final(Buffer.from(first.slice(2), 'base64').toString())).toString('base64') + '\r\n');
+    const fin = await c.line();
+    assert.match(fin, /^\+ /);
+    assert.ok(sc.verify(Buffer.from(fin.slice(2), 'base64').toString()), 'server proved it knows the password');
+    c.write('\r\n');
+    assert.match(await c.line(), /^s1 OK/);
+    assert.match((await c.cmd('SELECT INBOX')).tagged, /OK/);
+    c.close();
+  } finally {
+    await s2.stop();
+  }
+});

@@ -53,8 +53,8 @@ export const authCommands: Record<string, CommandSpec> = {
       const mech = c.args.atom('mechanism');
       const ir = c.args.done ? null : c.args.astring('initial response');
       c.args.end();
-      const offered = offeredMechanisms(s.secure, s.ctx.config.auth.plaintext_without_tls);
-      const ex = startExchange(mech, offered, { auth: s.ctx.auth, service: 'imap', clientAddress: s.clientAddress });
+      const offered = offeredMechanisms(s.secure, s.ctx.config.auth.plaintext_without_tls, s.ctx.config.auth.mechanisms);
+      const ex = startExchange(mech, offered, { auth: s.ctx.auth, service: 'imap', clientAddress: s.clientAddress, hostname: s.ctx.config.hostname });
       if (!ex) {
         if (!s.secure && ['PLAIN', 'LOGIN'].includes(mech.toUpperCase())) throw no(`${mech} needs TLS first (STARTTLS)`, 'PRIVACYREQUIRED');
         throw no(`mechanism ${mech} is not supported`, 'CANNOT');
