@@ -67,6 +67,8 @@ export function runCli(args: string[], stdin?: string, timeoutMs = 30_000): Prom
       clearTimeout(t);
       resolvePromise({ code, stdout, stderr });
     });
+    // A program that exits without reading its input (fetchmail) is not a failure: no EPIPE.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(stdin ?? '');
   });
 }

@@ -28,6 +28,8 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
       clearTimeout(t);
       resolve({ code, stdout, stderr });
     });
+    // A program that exits without reading its input (fetchmail) is not a failure: no EPIPE.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }
