@@ -143,6 +143,7 @@ function cyradm(commands: string[]): Promise<string> {
       clearTimeout(t);
       resolve(out);
     });
+    p.stdin.on('error', () => undefined); // cyradm may exit before reading everything
     p.stdin.write(`${PASS}\n`);
     // cyradm reads the password before its command loop; give it the commands after.
     setTimeout(() => p.stdin.end(commands.join('\n') + '\n'), 700);
