@@ -20,10 +20,24 @@ max_recipients = 100                  # per message; more get 452 4.5.3
 idle_timeout = 300                    # seconds of silence before 421
 novrfy = true                         # VRFY gives nothing away (S17)
 noexpn = true                         # EXPN gives nothing away (S17)
+#auth = true                          # S18 "A": offer AUTH on port 25 too (submission always has it)
 
 [submission]                          # mail from your users' clients (AUTH required)
 listen = ["127.0.0.1:${p(587)}"]            # STARTTLS
 listen_tls = ["127.0.0.1:${p(465)}"]        # implicit TLS
+always_add_domain = true              # S23: "user" becomes user@ the first domain
+#senders_file = "/etc/correo/senders" # "user@domain: other@domain, @dept.domain" (who may send as what)
+#[submission.allowed_senders]         # the same in this file
+#"ana@example.org" = ["boss@example.org", "@sales.example.org"]
+
+#[masquerade]                         # S27: sender addresses of our domains shown as one domain
+#as = "example.org"                   # MASQUERADE_AS
+#envelope = true                      # masquerade_envelope
+#exposed_users = ["root"]             # EXPOSED_USER
+
+[sendmail]                            # the local sendmail/mailq commands (S31)
+trusted_users = ["root"]              # S24: may set any sender with -f (the server's own user too)
+untrusted_sender = "warn"             # others: "warn" (X-Authentication-Warning) or "refuse"
 
 [imap]
 listen = ["127.0.0.1:${p(143)}"]            # STARTTLS
@@ -37,6 +51,7 @@ auth_fail_window = 300                # ... (seconds) before it is throttled
 
 [auth]
 plaintext_without_tls = false         # S18 "A p": no plaintext password before TLS
+mechanisms = ["SCRAM-SHA-256", "PLAIN", "LOGIN"]  # also CRAM-MD5, SCRAM-SHA-1, DIGEST-MD5 (weaker; see docs/DECISIONS.md)
 
 #[tls]                                # absent: a self-signed pair is made in data_dir/tls
 #cert = "/etc/correo/cert.pem"

@@ -147,7 +147,7 @@ const COMMANDS: Record<string, CommandSpec> = {
   QUIT: { states: ANY, run: () => ({ kind: 'close', replies: [reply(Codes.Bye, 'Bye')] }) },
   VRFY: { states: ANY, run: (s, arg) => s.vrfy(arg, 'VRFY') },
   EXPN: { states: ANY, run: (s, arg) => s.vrfy(arg, 'EXPN') },
-  HELP: { states: ANY, run: () => ok(reply(Codes.Help, ['Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP STARTTLS', 'See RFC 5321'])) },
+  HELP: { states: ANY, run: () => ok(reply(Codes.Help, ['Commands: EHLO HELO AUTH MAIL RCPT DATA RSET NOOP QUIT VRFY HELP STARTTLS', 'See RFC 5321'])) },
   STARTTLS: { states: ['ready'], run: (s, arg) => s.starttls(arg) },
 };
 
@@ -224,7 +224,8 @@ export class SmtpSession {
 
   /** S18: AUTH on submission always, on port 25 with option `A` (`[smtp] auth`). */
   private get authOffered(): boolean {
-    return this.mode === 'submission' || this.cfg.auth;
+    // LMTP (RFC 2033) reuses this session on a trusted socket: no AUTH there.
+    return this.mode === 'submission' || (this.cfg.auth && this.policy.service === 'smtp');
   }
 
   /** The mechanisms for this connection now (no PLAIN/LOGIN before TLS by default, S18 `A p`). */
@@ -400,11 +401,15 @@ export class SmtpSession {
     return `${m[1]}${m[2]}@${this.ctx.config.submission.qualify_domain}${m[3]}`;
   }
 
-  /** Whether the authenticated user may send as `address` (src/smtp/senders.ts). */
+  /**
+   * Whether the authenticated user may send as `address` (src/smtp/senders.ts), as written
+   * or as masquerading will show it (root@host.example.test masqueraded to example.test).
+   */
   private ownsSender(address: string): string | null {
     const user = this.authUser!;
-    if (this.ctx.senders) return this.ctx.senders.owns(user, address);
-    return address.toLowerCase() === user ? 'own address' : null;
+    const owns = (a: string) => (this.ctx.senders ? this.ctx.senders.owns(user, a) : a.toLowerCase() === user ? 'own address' : null);
+    const shown = this.mode === 'submission' ? masqueradeAddress(address, this.masquerade) : address;
+    return owns(address) ?? (shown !== address ? owns(shown) : null);
   }
 
   private get masquerade(): Masquerade | null {
