@@ -124,7 +124,7 @@ timeout = 500
   }
 }
 
-function cli(args: string[], stdin: string): Promise<{ code: number | null; stderr: string }> {
+export function cli(args: string[], stdin: string): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolvePromise) => {
     const c = spawn(process.execPath, [CORREO_CLI, ...args], { stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
@@ -134,14 +134,15 @@ function cli(args: string[], stdin: string): Promise<{ code: number | null; stde
   });
 }
 
-async function waitForPort(runFile: string, child: ChildProcess, stderr: () => string): Promise<number> {
+/** The first port `service` (a listening.json key: smtp, submission, submissions, ...) is bound to. */
+export async function waitForPort(runFile: string, child: ChildProcess, stderr: () => string, service = 'smtp'): Promise<number> {
   const start = Date.now();
   for (;;) {
     if (child.exitCode !== null) throw new Error(`correo serve exited (${child.exitCode}) before listening:\n${stderr()}`);
     if (existsSync(runFile)) {
       try {
-        const info = JSON.parse(readFileSync(runFile, 'utf8')) as { smtp?: { port: number }[] };
-        const port = info.smtp?.[0]?.port;
+        const info = JSON.parse(readFileSync(runFile, 'utf8')) as Record<string, { port: number }[] | undefined>;
+        const port = info[service]?.[0]?.port;
         if (port) return port;
       } catch {
         // written but not complete yet

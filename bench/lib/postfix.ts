@@ -198,7 +198,7 @@ function watchDelivered(t: BenchTarget, newDir: string, count: number, deadline:
   });
 }
 
-async function waitForListener(maillog: string, queue: string): Promise<void> {
+export async function waitForListener(maillog: string, queue: string): Promise<void> {
   const pidFile = join(queue, 'pid', 'master.pid');
   const start = Date.now();
   while (Date.now() - start < 30_000) {
@@ -208,13 +208,13 @@ async function waitForListener(maillog: string, queue: string): Promise<void> {
   throw new Error(`Postfix did not start within 30 s; see ${maillog}`);
 }
 
-function uid(user: string): number {
+export function uid(user: string): number {
   const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${user}:`));
   if (!line) throw new Error(`no system user "${user}": install Debian's postfix package (apt-get install -y postfix)`);
   return Number(line.split(':')[2]);
 }
 
-function gid(user: string): number {
+export function gid(user: string): number {
   const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${user}:`));
   if (!line) throw new Error(`no system user "${user}"`);
   return Number(line.split(':')[3]);
