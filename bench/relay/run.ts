@@ -189,6 +189,7 @@ async function runOne(name: string, round: number): Promise<Result> {
     const cpuBefore = treeCpuSeconds(rootPid);
     const sinkCpuBefore = treeCpuSeconds(sink.pid);
     const selfBefore = process.cpuUsage();
+    const sinkConnsBefore = (await sink.count()).connections;
     memory.start();
     let t: { started: bigint; accepted: bigint; delivered: bigint };
     try {
@@ -209,7 +210,7 @@ async function runOne(name: string, round: number): Promise<Result> {
       fsyncMs,
       loadBefore,
       loadAfter: loadavg()[0],
-      sinkConnections: (await sink.count()).connections,
+      sinkConnections: (await sink.count()).connections - sinkConnsBefore,
       problems: server.problems(),
     };
     console.error(`${server.name}: ${(messages / r.deliveredSeconds).toFixed(0)} msgs/s delivered, ${(messages / r.acceptedSeconds).toFixed(0)} msgs/s accepted`);
