@@ -152,6 +152,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const outbound = new OutboundScheduler({
     db, blobs, dns: ctx.dns, config, log: log.child('smtp-out'), bouncer: manager.bouncer,
     finish: (ids) => manager!.finish(ids),
+    finishInTransaction: (ids) => manager!.finishInTransaction(ids),
+    removeFiles: (ids) => store.removeFiles(ids),
     kickLocal: () => manager?.kick(),
     isSelf: selfCheck(config.hostname, listening.smtp ?? []),
   });

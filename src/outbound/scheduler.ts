@@ -1,3 +1,4 @@
+import type { Statement } from 'better-sqlite3';
 import { readFileSync } from 'node:fs';
 import type { DB } from '../store/db.js';
 import type { BlobStore } from '../store/blobs.js';
@@ -82,6 +83,9 @@ export interface SchedulerOptions {
   bouncer: Bouncer;
   /** Removes finished queue entries (QueueManager.finish). */
   finish(queueIds: string[]): Promise<void>;
+  /** The same inside the caller's transaction; returns blob files to remove after the commit. */
+  finishInTransaction(queueIds: string[]): string[];
+  removeFiles(blobIds: string[]): Promise<void>;
   /** Wakes the local delivery (for mailertable local: routes). */
   kickLocal(): void;
   /** True for our host name, or one of our SMTP listening addresses on this port. */
@@ -101,6 +105,15 @@ export class OutboundScheduler implements RemoteTransport {
   private scanning = false;
   private again = false;
   private stopped = false;
+
+  private readonly prepared = new Map<string, Statement>();
+
+  /** Statements prepared once: preparing them on every delivery cost a tenth of the CPU. */
+  private prep<P extends unknown[] = unknown[], R = unknown>(sql: string): Statement<P, R> {
+    let st = this.prepared.get(sql);
+    if (!st) this.prepared.set(sql, (st = this.o.db.prepare(sql)));
+    return st as unknown as Statement<P, R>;
+  }
 
   constructor(private readonly o: SchedulerOptions) {
     ensureOutboundSchema(o.db);
@@ -124,7 +137,7 @@ export class OutboundScheduler implements RemoteTransport {
 
   /** `correo queue flush`: every waiting remote recipient is due now. */
   flush(): void {
-    this.o.db.prepare(`UPDATE queue_rcpt SET next_attempt = 0 WHERE status = 'remote'`).run();
+    this.prep(`UPDATE queue_rcpt SET next_attempt = 0 WHERE status = 'remote'`).run();
     this.kick();
   }
 
@@ -271,8 +284,8 @@ export class OutboundScheduler implements RemoteTransport {
 
   private handToLocal(list: { row: Row; user: string }[]): void {
     const db = this.o.db;
-    const done = db.prepare(`UPDATE queue_rcpt SET status = 'done' WHERE queue_id = ? AND rcpt = ? AND status = 'remote'`);
-    const add = db.prepare(`INSERT INTO queue_rcpt (queue_id, rcpt, orcpt, notify, status) VALUES (?, ?, ?, ?, 'pending')
+    const done = this.prep(`UPDATE queue_rcpt SET status = 'done' WHERE queue_id = ? AND rcpt = ? AND status = 'remote'`);
+    const add = this.prep(`INSERT INTO queue_rcpt (queue_id, rcpt, orcpt, notify, status) VALUES (?, ?, ?, ?, 'pending')
                               ON CONFLICT (queue_id, rcpt) DO UPDATE SET status = 'pending' WHERE status = 'remote'`);
     db.transaction(() => {
       for (const { row, user } of list) {
@@ -437,11 +450,13 @@ export class OutboundScheduler implements RemoteTransport {
     let sent = 0;
 
     const logs: [string, string][] = [];
+    const queueIds = [...new Set(items.map((i) => i.row.queue_id))];
+    let files: string[] | null = null;
     db.transaction(() => {
-      const done = db.prepare(`UPDATE queue_rcpt SET status = 'done', attempts = attempts + 1, last_error = NULL WHERE queue_id = ? AND rcpt = ? AND status = 'remote'`);
-      const defer = db.prepare(`UPDATE queue_rcpt SET attempts = attempts + 1, next_attempt = ?, last_error = ? WHERE queue_id = ? AND rcpt = ? AND status = 'remote'`);
-      const warned = db.prepare<[string, string], { n: number }>(`SELECT count(*) AS n FROM queue_warned WHERE queue_id = ? AND rcpt = ?`);
-      const warn = db.prepare(`INSERT OR IGNORE INTO queue_warned (queue_id, rcpt) VALUES (?, ?)`);
+      const done = this.prep(`UPDATE queue_rcpt SET status = 'done', attempts = attempts + 1, last_error = NULL WHERE queue_id = ? AND rcpt = ? AND status = 'remote'`);
+      const defer = this.prep(`UPDATE queue_rcpt SET attempts = attempts + 1, next_attempt = ?, last_error = ? WHERE queue_id = ? AND rcpt = ? AND status = 'remote'`);
+      const warned = this.prep<[string, string], { n: number }>(`SELECT count(*) AS n FROM queue_warned WHERE queue_id = ? AND rcpt = ?`);
+      const warn = this.prep(`INSERT OR IGNORE INTO queue_warned (queue_id, rcpt) VALUES (?, ?)`);
       for (const { row, outcome: o } of items) {
         const delay = ((now - row.created) / 1000).toFixed(2);
         const head = `to=<${row.rcpt}>${row.orcpt && row.orcpt.replace(/^rfc822;/i, '') !== row.rcpt ? `, orig_to=<${row.orcpt.replace(/^rfc822;/i, '')}>` : ''}, relay=${o.kind === 'sent' ? o.relay : o.relay ?? 'none'}, delay=${delay}, tries=${row.attempts + 1}`;
@@ -477,7 +492,7 @@ export class OutboundScheduler implements RemoteTransport {
           });
         }
       }
-      const stat = db.prepare('INSERT INTO stats (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = value + excluded.value');
+      const stat = this.prep('INSERT INTO stats (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = value + excluded.value');
       if (sent && job) {
         stat.run(`delivered.${mailer}.msgs`, 1);
         stat.run(`delivered.${mailer}.bytes`, job.rows[0].size - job.rows[0].trace_skip);
@@ -487,6 +502,9 @@ export class OutboundScheduler implements RemoteTransport {
       if (nFailed) stat.run(`bounced.${mailer}.rcpts`, nFailed);
       const nDeferred = logs.filter(([, l]) => l.includes('status=deferred')).length;
       if (nDeferred) stat.run(`deferred.${mailer}.rcpts`, nDeferred);
+      // The common case, nothing to report: the outcome and the queue entry's removal share
+      // this commit (one fsync per delivered message rather than three).
+      if (!failures.size && !delayReports.size && !relayedReports.size) files = this.o.finishInTransaction(queueIds);
     })();
     for (const [id, l] of logs) this.o.log.info(id, l);
 
@@ -497,11 +515,11 @@ export class OutboundScheduler implements RemoteTransport {
       } catch (e) {
         // Keep them 'remote': tried again in a minute, and bounced then.
         this.o.log.error(queueId, `cannot queue the DSN, will retry: ${(e as Error).message}`);
-        const later = db.prepare(`UPDATE queue_rcpt SET next_attempt = ? WHERE queue_id = ? AND rcpt = ?`);
+        const later = this.prep(`UPDATE queue_rcpt SET next_attempt = ? WHERE queue_id = ? AND rcpt = ?`);
         for (const f of list) later.run(Date.now() + MINUTE, queueId, f.row.rcpt);
         continue;
       }
-      const mark = db.prepare(`UPDATE queue_rcpt SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE queue_id = ? AND rcpt = ? AND status = 'remote'`);
+      const mark = this.prep(`UPDATE queue_rcpt SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE queue_id = ? AND rcpt = ? AND status = 'remote'`);
       db.transaction(() => { for (const f of list) mark.run(f.dsn.diagnostic ?? f.dsn.status, queueId, f.row.rcpt); })();
     }
     for (const [queueId, list] of delayReports) {
@@ -510,7 +528,8 @@ export class OutboundScheduler implements RemoteTransport {
     for (const [queueId, list] of relayedReports) {
       await this.o.bouncer.report(queueId, report(list), 'success').catch((e) => this.o.log.warn(queueId, `cannot queue the relay DSN: ${(e as Error).message}`));
     }
-    await this.o.finish([...new Set(items.map((i) => i.row.queue_id))]);
+    if (files) await this.o.removeFiles(files);
+    else await this.o.finish(queueIds);
   }
 }
 

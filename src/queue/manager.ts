@@ -55,7 +55,7 @@ export class QueueManager {
   readonly bouncer: Bouncer;
   private readonly inboxStmt: Statement<[string], { id: number }>;
   private readonly junkStmt: Statement<[string], { id: number }>;
-  private readonly stmts: { stat: Statement; deleteQueue: Statement };
+  private readonly stmts: { stat: Statement; deleteQueue: Statement; left: Statement<[string], { n: number }>; del: Statement };
 
   constructor(
     private readonly db: DB,
@@ -75,6 +75,8 @@ export class QueueManager {
     this.stmts = {
       stat: db.prepare('INSERT INTO stats (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = value + excluded.value'),
       deleteQueue: db.prepare('DELETE FROM queue WHERE id = ?'),
+      left: db.prepare<[string], { n: number }>(`SELECT count(*) AS n FROM queue_rcpt WHERE queue_id = ? AND status IN ('pending', 'remote')`),
+      del: db.prepare('DELETE FROM queue WHERE id = ? RETURNING blob_id'),
     };
   }
 
@@ -338,17 +340,23 @@ export class QueueManager {
 
   /** Removes queue entries with nothing left to do, and their blob when no mailbox holds it. */
   async finish(queueIds: string[]): Promise<void> {
-    const left = this.db.prepare<[string], { n: number }>(`SELECT count(*) AS n FROM queue_rcpt WHERE queue_id = ? AND status IN ('pending', 'remote')`);
-    const del = this.db.prepare('DELETE FROM queue WHERE id = ? RETURNING blob_id');
-    const gone: string[] = [];
-    this.db.transaction(() => {
-      for (const id of queueIds) {
-        if (left.get(id)!.n === 0) {
-          const r = del.get(id) as { blob_id: string } | undefined;
-          if (r) gone.push(r.blob_id);
-        }
-      }
-    })();
-    if (gone.length) await this.store.collect(gone);
+    const files = this.db.transaction(() => this.finishInTransaction(queueIds))();
+    await this.store.removeFiles(files);
   }
+
+  /**
+   * finish() inside the caller's transaction, so a delivery's outcome and the removal of its
+   * queue entry share one commit; returns the blob files to remove once that commit is done.
+   */
+  finishInTransaction(queueIds: string[]): string[] {
+    const gone: string[] = [];
+    for (const id of queueIds) {
+      if (this.stmts.left.get(id)!.n === 0) {
+        const r = this.stmts.del.get(id) as { blob_id: string } | undefined;
+        if (r) gone.push(r.blob_id);
+      }
+    }
+    return gone.length ? this.store.collectInTransaction(gone) : [];
+  }
+
 }

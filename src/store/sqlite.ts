@@ -426,18 +426,29 @@ export class SqliteStore implements Store {
   /** Removes blob files no message and no queue entry refers to any more. */
   async collect(blobIds: string[]): Promise<void> {
     // One durable commit for all of them, before any file goes.
-    const gone = this.db.transaction(() => {
-      const out: string[] = [];
-      for (const id of new Set(blobIds)) {
-        if (this.q.blobUsed.get(id, id)!.n === 0) {
-          this.q.delBlob.run(id);
-          out.push(id);
-        }
-      }
-      return out;
-    })();
-    for (const id of gone) await this.blobs.remove(id);
+    const gone = this.db.transaction(() => this.collectInTransaction(blobIds))();
+    await this.removeFiles(gone);
   }
+
+  /**
+   * Drops the rows of blobs nothing refers to any more, inside the caller's transaction;
+   * returns their ids, whose files the caller removes with removeFiles() after the commit.
+   */
+  collectInTransaction(blobIds: string[]): string[] {
+    const out: string[] = [];
+    for (const id of new Set(blobIds)) {
+      if (this.q.blobUsed.get(id, id)!.n === 0) {
+        this.q.delBlob.run(id);
+        out.push(id);
+      }
+    }
+    return out;
+  }
+
+  async removeFiles(blobIds: string[]): Promise<void> {
+    for (const id of blobIds) await this.blobs.remove(id);
+  }
+
 
   async close(): Promise<void> {
     if (this.collectTimer) clearTimeout(this.collectTimer);
