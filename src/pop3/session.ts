@@ -246,7 +246,7 @@ export class Session {
   }
 
   private mechanisms(): string[] {
-    return offeredMechanisms(this.t.secure, this.ctx.config.auth.plaintext_without_tls);
+    return offeredMechanisms(this.t.secure, this.ctx.config.auth.plaintext_without_tls, this.ctx.config.auth.mechanisms);
   }
 
   async stls(): Promise<void> {

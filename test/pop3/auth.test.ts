@@ -31,7 +31,7 @@ async function stlsClient(localAddress?: string): Promise<RawClient> {
   return c;
 }
 
-test('before STLS: CAPA offers STLS but neither USER nor SASL, and plaintext logins are refused', { timeout: 60000 }, async () => {
+test('before STLS: CAPA offers STLS, no USER, only the non-plaintext SASL mechanism (SCRAM), and plaintext logins are refused', { timeout: 60000 }, async () => {
   const r = await python(server, `
 p = connect('plain')
 capa = p.capa()
@@ -62,7 +62,7 @@ out(res)
 `);
   assert.ok('STLS' in r.capa, JSON.stringify(r.capa));
   assert.ok(!('USER' in r.capa), 'USER not advertised without TLS');
-  assert.ok(!('SASL' in r.capa), 'no SASL mechanism without TLS');
+  assert.deepEqual(r.capa.SASL, ['SCRAM-SHA-256'], 'no plaintext SASL mechanism without TLS (S18 A p); SCRAM never shows the password');
   for (const k of ['TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING']) assert.ok(k in r.capa, k);
   assert.deepEqual(r.capa.IMPLEMENTATION, ['Correo']);
   assert.equal(r.user, '-ERR [AUTH] Plaintext authentication disallowed without TLS');
@@ -70,7 +70,7 @@ out(res)
   assert.equal(r.auth, '-ERR [AUTH] Plaintext authentication disallowed without TLS');
   assert.equal(r.stat, '-ERR Command not valid in this state');
   assert.ok('USER' in r.capaTls && !('STLS' in r.capaTls), JSON.stringify(r.capaTls));
-  assert.deepEqual(r.capaTls.SASL, ['PLAIN', 'LOGIN']);
+  assert.deepEqual(r.capaTls.SASL, ['SCRAM-SHA-256', 'PLAIN', 'LOGIN']);
   assert.match(r.login, /^\+OK Maildrop has 0 messages \(0 octets\)$/);
 });
 
@@ -173,7 +173,7 @@ q.quit()
 out({'capa': capa, 'login': login, 'auth': auth})
 `);
     assert.ok('USER' in r.capa && 'STLS' in r.capa, JSON.stringify(r.capa));
-    assert.deepEqual(r.capa.SASL, ['PLAIN', 'LOGIN']);
+    assert.deepEqual(r.capa.SASL, ['SCRAM-SHA-256', 'PLAIN', 'LOGIN']);
     assert.match(r.login, /^\+OK Maildrop has 0 messages/);
     assert.match(r.auth, /^\+OK Maildrop has 0 messages/);
     assert.match(open.readLog(), /login: user=usr1@example\.test, client=127\.0\.0\.1, method=USER, tls=no/);
