@@ -42,6 +42,10 @@ untrusted_sender = "warn"             # others: "warn" (X-Authentication-Warning
 [imap]
 listen = ["127.0.0.1:${p(143)}"]            # STARTTLS
 listen_tls = ["127.0.0.1:${p(993)}"]
+idle_timeout = 1860                   # seconds; RFC 9051 5.4: at least 30 minutes
+max_literal_size = 52428800           # APPENDLIMIT, octets
+max_sessions_per_user = 1000          # beyond it LOGIN answers NO [LIMIT]
+max_connections_per_address = 20000   # beyond it the greeting is BYE
 
 [pop3]
 listen = ["127.0.0.1:${p(110)}"]            # STLS

@@ -86,6 +86,10 @@ export interface ImapConfig extends ServiceConfig {
   idle_timeout: number;
   max_literal_size: number;
   max_line_length: number;
+  /** Sessions one user may have at once; beyond it LOGIN fails with [LIMIT]. */
+  max_sessions_per_user: number;
+  /** Connections from one client address at once; beyond it the greeting is BYE. */
+  max_connections_per_address: number;
 }
 
 export interface TlsConfig {

@@ -5,9 +5,6 @@ import type { ListenAddress } from '../config/types.js';
 import { Session, type ServerShared } from './session.js';
 import { notifierFor } from './notifier.js';
 
-/** Connections from one client address at once; more get BYE (bounded resources per peer). */
-const MAX_PER_ADDRESS = 20000;
-
 const shares = new WeakMap<Context, ServerShared>();
 
 /** The IMAP service (RFC 9051) on one address: STARTTLS on 143-style ports, TLS from the start on 993-style ones. */
@@ -22,7 +19,8 @@ export async function startImap(ctx: Context, listen: ListenAddress, implicitTls
     const addr = raw.remoteAddress ?? 'unknown';
     raw.on('error', () => raw.destroy());
     const n = (sh.perAddress.get(addr) ?? 0) + 1;
-    if (n > MAX_PER_ADDRESS) {
+    // Bounded resources per peer: [imap] max_connections_per_address.
+    if (n > ctx.config.imap.max_connections_per_address) {
       raw.end('* BYE [UNAVAILABLE] too many connections from your address\r\n');
       return;
     }

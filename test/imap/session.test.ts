@@ -226,3 +226,25 @@ test('AUTHENTICATE SCRAM-SHA-256 (shared SASL engine) works without TLS; PLAIN i
     await s2.stop();
   }
 });
+
+test('connection limits come from the config: [LIMIT] past max_sessions_per_user, BYE past max_connections_per_address', { timeout: 60000 }, async () => {
+  const limited = await imapServer(['usr1@example.test'], '[imap]\nmax_sessions_per_user = 2\nmax_connections_per_address = 3\n');
+  const open: Imap[] = [];
+  try {
+    open.push(await loggedIn(limited), await loggedIn(limited));
+    const third = await Imap.open(limited.ports.imap);
+    open.push(third);
+    const r = await third.cmd(`LOGIN usr1@example.test ${PASS}`);
+    assert.match(r.tagged, /^A1 NO \[LIMIT\]/);
+    const fourth = await Imap.open(limited.ports.imap).catch((e: Error) => e);
+    if (fourth instanceof Imap) {
+      open.push(fourth);
+      assert.match(fourth.greeting, /^\* BYE \[UNAVAILABLE\]/);
+    } else {
+      assert.match(fourth.message, /BYE \[UNAVAILABLE\]/);
+    }
+  } finally {
+    for (const c of open) c.close();
+    await limited.stop();
+  }
+});

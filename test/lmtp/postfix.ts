@@ -4,12 +4,10 @@
  * over LMTP (relay_transport = lmtp:inet:HOST:PORT). Its own config directory, queue and log
  * under `dir`; no DNS, no other way out. Modelled on test/outbound/postfix.ts.
  */
-import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { passwd, runPostfix, writeMasterCf } from '../helpers/postfix.js';
 
-const run = promisify(execFile);
 
 export interface FrontPostfix {
   port: number;
@@ -18,12 +16,6 @@ export interface FrontPostfix {
   stop(): Promise<void>;
 }
 
-function passwd(user: string): { uid: number; gid: number } {
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${user}:`));
-  if (!line) throw new Error(`no system user "${user}": apt-get install -y postfix`);
-  const f = line.split(':');
-  return { uid: Number(f[2]), gid: Number(f[3]) };
-}
 
 export async function startFrontPostfix(dir: string, port: number, domain: string, lmtp: string): Promise<FrontPostfix> {
   const etc = join(dir, 'etc'), queue = join(dir, 'queue'), data = join(dir, 'data');
@@ -63,50 +55,7 @@ biff = no
 maillog_file = ${maillog}
 maillog_file_prefixes = ${dir}
 `);
-  writeFileSync(join(etc, 'master.cf'), `127.0.0.1:${port} inet n - n - - smtpd
-pickup     unix  n - n 60    1 pickup
-cleanup    unix  n - n -     0 cleanup
-qmgr       unix  n - n 300   1 qmgr
-rewrite    unix  - - n -     - trivial-rewrite
-bounce     unix  - - n -     0 bounce
-defer      unix  - - n -     0 bounce
-trace      unix  - - n -     0 bounce
-verify     unix  - - n -     1 verify
-flush      unix  n - n 1000? 0 flush
-proxymap   unix  - - n -     - proxymap
-proxywrite unix  - - n -     1 proxymap
-showq      unix  n - n -     - showq
-error      unix  - - n -     - error
-retry      unix  - - n -     - error
-discard    unix  - - n -     - discard
-lmtp       unix  - - n -     - lmtp
-anvil      unix  - - n -     1 anvil
-scache     unix  - - n -     1 scache
-postlog    unix-dgram n - n - 1 postlogd
-`);
-  const postfix = async (cmd: string) => {
-    try {
-      await run('/usr/sbin/postfix', ['-c', etc, cmd], { timeout: 60_000 });
-    } catch (e) {
-      const tail = existsSync(maillog) ? readFileSync(maillog, 'utf8').split('\n').slice(-15).join('\n') : '';
-      throw new Error(`postfix -c ${etc} ${cmd} failed: ${(e as Error).message}\n${tail}`);
-    }
-  };
-  await postfix('check');
-  await postfix('start');
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    if (existsSync(join(queue, 'pid', 'master.pid'))) await postfix('stop');
-  };
-  const start = Date.now();
-  while (!(existsSync(maillog) && readFileSync(maillog, 'utf8').includes('daemon started'))) {
-    if (Date.now() - start > 30_000) {
-      await stop().catch(() => undefined);
-      throw new Error(`Postfix did not start within 30 s; see ${maillog}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  writeMasterCf(etc, `127.0.0.1:${port}`, ['lmtp       unix  - - n -     - lmtp']);
+  const stop = await runPostfix(etc, queue, maillog);
   return { port, maillog, log: () => readFileSync(maillog, 'utf8'), stop };
 }

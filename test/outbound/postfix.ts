@@ -4,13 +4,11 @@
  * a self-signed certificate, no DNS (disable_dns_lookups) and no way out (every non-local
  * transport is error(8)). Modelled on bench/lib/postfix.ts.
  */
-import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { passwd, runPostfix, writeMasterCf } from '../helpers/postfix.js';
 import { generate } from 'selfsigned';
 
-const run = promisify(execFile);
 const NOBODY = 65534;
 
 export interface TestPostfix {
@@ -22,12 +20,6 @@ export interface TestPostfix {
   stop(): Promise<void>;
 }
 
-function passwd(user: string): { uid: number; gid: number } {
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${user}:`));
-  if (!line) throw new Error(`no system user "${user}": apt-get install -y postfix`);
-  const f = line.split(':');
-  return { uid: Number(f[2]), gid: Number(f[3]) };
-}
 
 export async function startPostfix(dir: string, host: string, port: number, domain: string, users: string[]): Promise<TestPostfix> {
   const etc = join(dir, 'etc'), queue = join(dir, 'queue'), data = join(dir, 'data'), mail = join(dir, 'mail');
@@ -80,52 +72,8 @@ biff = no
 maillog_file = ${maillog}
 maillog_file_prefixes = ${dir}
 `);
-  writeFileSync(join(etc, 'master.cf'), `${host}:${port} inet n - n - - smtpd
-pickup     unix  n - n 60    1 pickup
-cleanup    unix  n - n -     0 cleanup
-qmgr       unix  n - n 300   1 qmgr
-rewrite    unix  - - n -     - trivial-rewrite
-bounce     unix  - - n -     0 bounce
-defer      unix  - - n -     0 bounce
-trace      unix  - - n -     0 bounce
-verify     unix  - - n -     1 verify
-flush      unix  n - n 1000? 0 flush
-proxymap   unix  - - n -     - proxymap
-proxywrite unix  - - n -     1 proxymap
-showq      unix  n - n -     - showq
-error      unix  - - n -     - error
-retry      unix  - - n -     - error
-discard    unix  - - n -     - discard
-virtual    unix  - n n -     - virtual
-anvil      unix  - - n -     1 anvil
-scache     unix  - - n -     1 scache
-tlsmgr     unix  - - n 1000? 1 tlsmgr
-postlog    unix-dgram n - n - 1 postlogd
-`);
-  const postfix = async (cmd: string) => {
-    try {
-      await run('/usr/sbin/postfix', ['-c', etc, cmd], { timeout: 60_000 });
-    } catch (e) {
-      const tail = existsSync(maillog) ? readFileSync(maillog, 'utf8').split('\n').slice(-15).join('\n') : '';
-      throw new Error(`postfix -c ${etc} ${cmd} failed: ${(e as Error).message}\n${tail}`);
-    }
-  };
-  await postfix('check');
-  await postfix('start');
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    if (existsSync(join(queue, 'pid', 'master.pid'))) await postfix('stop');
-  };
-  const start = Date.now();
-  while (!(existsSync(maillog) && readFileSync(maillog, 'utf8').includes('daemon started'))) {
-    if (Date.now() - start > 30_000) {
-      await stop().catch(() => undefined);
-      throw new Error(`Postfix did not start within 30 s; see ${maillog}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  writeMasterCf(etc, `${host}:${port}`, ['virtual    unix  - n n -     - virtual', 'tlsmgr     unix  - - n 1000? 1 tlsmgr']);
+  const stop = await runPostfix(etc, queue, maillog);
   return {
     host,
     port,

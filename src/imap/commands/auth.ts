@@ -4,9 +4,6 @@ import { decodeResponse, offeredMechanisms, startExchange } from '../../auth/sas
 import type { AuthOutcome } from '../../auth/types.js';
 import { capabilities } from '../capabilities.js';
 
-/** Sessions of one user at once; beyond it, LOGIN fails with [LIMIT] (RFC 5530). */
-const MAX_SESSIONS_PER_USER = 1000;
-
 async function loggedIn(s: Session, outcome: AuthOutcome): Promise<string> {
   if (!outcome.ok) {
     if (outcome.reason === 'throttled') throw no('too many failed logins; try again later', 'UNAVAILABLE');
@@ -14,7 +11,8 @@ async function loggedIn(s: Session, outcome: AuthOutcome): Promise<string> {
   }
   const u = await s.ctx.store.getUser(outcome.user);
   if (!u) throw no('authentication failed', 'AUTHENTICATIONFAILED');
-  if ((s.shared.perUser.get(u.address) ?? 0) >= MAX_SESSIONS_PER_USER) throw no(`too many sessions for ${u.address}`, 'LIMIT');
+  // [imap] max_sessions_per_user; beyond it [LIMIT] (RFC 5530).
+  if ((s.shared.perUser.get(u.address) ?? 0) >= s.ctx.config.imap.max_sessions_per_user) throw no(`too many sessions for ${u.address}`, 'LIMIT');
   s.login({ id: u.id, address: u.address, admin: s.ctx.config.admins.includes(u.address) });
   s.log.info(null, `${s.id}: login user=${u.address}, client=${s.clientAddress}${s.secure ? ', tls' : ''}`);
   // RFC 9051 6.2.3: the tagged OK may carry the capabilities that changed.
