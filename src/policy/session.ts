@@ -6,6 +6,7 @@ import type { Policy } from './engine.js';
 import { queryLists } from './dnsbl.js';
 import { formatEntry, Ledger, replyText, type Outcome, type Stage, type Verdict } from './ledger.js';
 import { PolicyReplies } from './replies.js';
+import { ForgedResultsFilter } from './forged-results.js';
 import { SenderAuthCheck } from './sender-auth.js';
 import { TraceCounter } from './trace-counter.js';
 
@@ -353,6 +354,11 @@ export class PolicySession {
     }
     const hops = tx.hops;
     const auth = tx.auth;
+    // RFC 8601 5: inbound mail (port 25 from strangers, LMTP) may not carry results in our name.
+    const forged = (this.service === 'smtp' && !this.authUser) || this.service === 'lmtp'
+      ? new ForgedResultsFilter(this.policy.config.hostname)
+      : null;
+    const log = this.policy.log;
     return {
       get id() {
         return writer.id;
@@ -362,10 +368,18 @@ export class PolicySession {
       },
       write(chunk: Buffer): Promise<void> {
         hops.push(chunk);
+        // The verifier sees the message as it was sent (a signature may cover the field).
         auth?.write(chunk);
-        return writer.write(chunk);
+        return writer.write(forged ? forged.push(chunk) : chunk);
       },
-      commit: () => writer.commit(),
+      commit: async () => {
+        if (forged) {
+          const rest = forged.flush();
+          if (rest.length) await writer.write(rest);
+          if (forged.renamed) log.info(writer.id, `renamed ${forged.renamed} Authentication-Results field(s) claiming our authserv-id to X-Original-Authentication-Results (RFC 8601 5)`);
+        }
+        return writer.commit();
+      },
       abort: () => {
         auth?.abort();
         return writer.abort();
