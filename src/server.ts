@@ -77,6 +77,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   manager = new QueueManager(db, store, blobs, resolver, spool, log.child('local'), events, config.hostname);
   spool.atCommit = (id, envelope, size) => manager!.deliverAtCommit(id, envelope, size);
   manager.external = new ExternalDelivery(config.delivery, log.child('local'));
+  manager.retry = { initial: config.outbound.retry_initial * 1000, max: config.outbound.retry_max * 1000, giveUp: config.outbound.give_up * 1000 };
 
   const recipients = new LocalRecipients(resolver);
   const dns = new Resolver(config.dns.servers, config.dns.timeout);

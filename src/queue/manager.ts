@@ -17,6 +17,7 @@ interface DueRow {
   rcpt: string;
   orcpt: string | null;
   notify: string | null;
+  attempts?: number;
   sender: string;
   envelope: string;
   blob_id: string;
@@ -53,6 +54,14 @@ export class QueueManager {
   /** S16/S19 |program and /file targets; absent: such targets bounce. */
   external: ExternalDelivery | null = null;
   readonly bouncer: Bouncer;
+  /**
+   * A temporary failure of a program or file delivery (sysexits EX_TEMPFAIL, a full disk) is
+   * retried like a 4xx reply: after `initial` ms, doubling up to `max`, until the message is
+   * `giveUp` ms old; then it bounces. Seconds in the config ([outbound] retry_*), ms here.
+   */
+  retry = { initial: 300_000, max: 14_400_000, giveUp: 432_000_000 };
+  /** Wakes the queue run when the next deferred recipient is due. */
+  private wake: NodeJS.Timeout | null = null;
   private readonly inboxStmt: Statement<[string], { id: number }>;
   private readonly junkStmt: Statement<[string], { id: number }>;
   private readonly stmts: { stat: Statement; deleteQueue: Statement; left: Statement<[string], { n: number }>; del: Statement };
@@ -92,6 +101,24 @@ export class QueueManager {
 
   stop(): void {
     this.stopped = true;
+    if (this.wake) clearTimeout(this.wake);
+    this.wake = null;
+  }
+
+  /** A timer for the earliest pending recipient not yet due (deferred deliveries, DSN retries). */
+  private scheduleWake(): void {
+    if (this.stopped) return;
+    const next = this.db
+      .prepare<[], { t: number | null }>(`SELECT min(next_attempt) AS t FROM queue_rcpt r JOIN queue q ON q.id = r.queue_id WHERE r.status = 'pending' AND q.held = 0`)
+      .get()?.t;
+    if (this.wake) clearTimeout(this.wake);
+    this.wake = null;
+    if (next == null) return;
+    this.wake = setTimeout(() => {
+      this.wake = null;
+      this.kick();
+    }, Math.max(0, next - Date.now()) + 50);
+    this.wake.unref();
   }
 
   private async loop(): Promise<void> {
@@ -105,6 +132,11 @@ export class QueueManager {
       setTimeout(() => this.kick(), 5000).unref();
     } finally {
       this.running = false;
+      try {
+        this.scheduleWake();
+      } catch (e) {
+        this.log.error(null, `cannot schedule the next queue run: ${(e as Error).message}`);
+      }
     }
   }
 
@@ -172,7 +204,7 @@ export class QueueManager {
   private async runBatch(): Promise<number> {
     const rows = this.db
       .prepare<[number, number], DueRow>(
-        `SELECT r.queue_id, r.rcpt, r.orcpt, r.notify, q.sender, q.envelope, q.blob_id, q.size, q.created
+        `SELECT r.queue_id, r.rcpt, r.orcpt, r.notify, r.attempts, q.sender, q.envelope, q.blob_id, q.size, q.created
            FROM queue_rcpt r JOIN queue q ON q.id = r.queue_id
           WHERE r.status = 'pending' AND r.next_attempt <= ? AND q.held = 0
           ORDER BY q.created LIMIT ?`,
@@ -207,6 +239,7 @@ export class QueueManager {
     const remoteMarked: string[] = [];
     const externalDone: string[] = [];
     const touched = new Set<string>();
+    const deferred: string[] = [];
 
     this.db.transaction(() => {
       const done = this.db.prepare(`UPDATE queue_rcpt SET status = 'done', attempts = attempts + 1 WHERE queue_id = ? AND rcpt = ?`);
@@ -214,18 +247,37 @@ export class QueueManager {
         `INSERT INTO queue_rcpt (queue_id, rcpt, orcpt, notify, status) VALUES (?, ?, ?, ?, 'remote')
            ON CONFLICT (queue_id, rcpt) DO UPDATE SET status = 'remote' WHERE status = 'pending'`);
       const stat = this.db.prepare('INSERT INTO stats (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = value + excluded.value');
+      const defer = this.db.prepare(`UPDATE queue_rcpt SET next_attempt = ?, attempts = attempts + 1, last_error = ? WHERE queue_id = ? AND rcpt = ? AND status = 'pending'`);
       for (const { row, targets, inboxes, problems, external } of plans) {
         touched.add(row.queue_id);
         let localOk = 0;
         const rowFailures: Failure[] = [];
+        const temporary: { what: string; kind: string; outcome: ExternalOutcome }[] = [];
         for (const { target, outcome } of external) {
           const what = target.kind === 'program' ? `|${target.command}` : target.path;
           if (outcome.ok) {
             localOk++;
             externalDone.push(`${row.queue_id}\0to=<${what}>, orig_to=<${row.rcpt}>, relay=${target.kind}, status=sent (${outcome.detail})`);
+          } else if (outcome.status.startsWith('4.')) {
+            temporary.push({ what, kind: target.kind, outcome });
+            rowFailures.push({ row, dsn: { address: target.owner, original: row.orcpt ?? row.rcpt, action: 'failed', status: outcome.status, diagnostic: `x-correo; ${what}: ${outcome.detail}` } });
           } else {
             rowFailures.push({ row, dsn: { address: target.owner, original: row.orcpt ?? row.rcpt, action: 'failed', status: outcome.status, diagnostic: `x-correo; ${what}: ${outcome.detail}` } });
           }
+        }
+        // A temporary failure defers the whole recipient, like a 4xx reply, as long as nothing
+        // that cannot be repeated (another program or file, a hand-off to outbound) succeeded:
+        // local appends are idempotent (key "queueId:user"), a second program run is not.
+        const attempts = row.attempts ?? 0;
+        if (temporary.length && localOk === 0 && !targets.some((t) => t.kind === 'remote') && Date.now() - row.created < this.retry.giveUp) {
+          const delay = Math.min(this.retry.max, this.retry.initial * 2 ** Math.min(attempts, 20));
+          const why = temporary.map((t) => `${t.what}: ${t.outcome.detail}`).join('; ');
+          defer.run(Date.now() + delay, why, row.queue_id, row.rcpt);
+          for (const t of temporary) {
+            deferred.push(`${row.queue_id}\0to=<${t.what}>, orig_to=<${row.rcpt}>, relay=${t.kind}, delay=${((Date.now() - row.created) / 1000).toFixed(2)}, status=deferred (${t.outcome.status} ${t.outcome.detail}; retry in ${Math.round(delay / 1000)}s)`);
+          }
+          // Everything else about this recipient is decided again on the next attempt.
+          continue;
         }
         for (const t of targets) {
           if (t.kind === 'remote') {
@@ -272,6 +324,7 @@ export class QueueManager {
       this.events.emit('mailbox', d.mailboxId);
     }
     for (const e of externalDone) this.log.info(e.split('\0')[0], e.split('\0')[1]);
+    for (const e of deferred) this.log.info(e.split('\0')[0], e.split('\0')[1]);
     for (const r of remoteMarked) this.log.info(r.split(':')[0], `to=<${r.slice(r.indexOf(':') + 1)}>, status=queued for remote delivery`);
     if (remoteMarked.length) this.remote?.kick();
 
