@@ -64,7 +64,7 @@ export class QueueManager {
   private wake: NodeJS.Timeout | null = null;
   private readonly inboxStmt: Statement<[string], { id: number }>;
   private readonly junkStmt: Statement<[string], { id: number }>;
-  private readonly stmts: { stat: Statement; deleteQueue: Statement; left: Statement<[string], { n: number }>; del: Statement };
+  private readonly stmts: { stat: Statement; deleteQueue: Statement; rcptDone: Statement; rcptRemote: Statement; left: Statement<[string], { n: number }>; del: Statement };
 
   constructor(
     private readonly db: DB,
@@ -84,6 +84,8 @@ export class QueueManager {
     this.stmts = {
       stat: db.prepare('INSERT INTO stats (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = value + excluded.value'),
       deleteQueue: db.prepare('DELETE FROM queue WHERE id = ?'),
+      rcptDone: db.prepare(`UPDATE queue_rcpt SET status = 'done', attempts = attempts + 1 WHERE queue_id = ? AND rcpt = ? AND status = 'pending'`),
+      rcptRemote: db.prepare(`UPDATE queue_rcpt SET status = 'remote' WHERE queue_id = ? AND rcpt = ? AND status = 'pending'`),
       left: db.prepare<[string], { n: number }>(`SELECT count(*) AS n FROM queue_rcpt WHERE queue_id = ? AND status IN ('pending', 'remote')`),
       del: db.prepare('DELETE FROM queue WHERE id = ? RETURNING blob_id'),
     };
@@ -161,11 +163,19 @@ export class QueueManager {
   deliverAtCommit(queueId: string, envelope: MessageEnvelope, size: number): (() => void) | null {
     if (this.stopped) return null;
     const plan: { rcpt: string; user: string; mailboxId: number }[] = [];
+    // Recipients that stay as they are and go out by SMTP (a user's submitted mail): marked
+    // for the outbound scheduler in this same commit rather than by a later queue run.
+    const remote: string[] = [];
     for (const r of envelope.recipients) {
       if (r.notify?.some((n) => n.toUpperCase() === 'SUCCESS')) return null; // needs a success DSN
       const res = this.resolver.resolveSync(r.address);
       if (res.problems.length || !res.targets.length || res.external.length) return null;
       for (const t of res.targets) {
+        if (t.kind === 'remote') {
+          if (t.address !== r.address || !this.remote) return null;
+          remote.push(r.address);
+          continue;
+        }
         if (t.kind !== 'local') return null;
         const mailboxId = this.folderOf(t.user, envelope.quarantine);
         if (!mailboxId) return null;
@@ -183,9 +193,15 @@ export class QueueManager {
           const rec = this.store.appendInTransaction({ mailboxId: p.mailboxId, blobId: queueId, size, internalDate: Date.now(), idempotencyKey: `${queueId}:${p.user}` });
           done.push({ ...p, uid: rec.uid });
         }
-        this.stmts.stat.run('delivered.local.msgs', done.length);
-        this.stmts.stat.run('delivered.local.bytes', size * done.length);
-        this.stmts.deleteQueue.run(queueId);
+        if (done.length) {
+          this.stmts.stat.run('delivered.local.msgs', done.length);
+          this.stmts.stat.run('delivered.local.bytes', size * done.length);
+        }
+        const localOnly = new Set(plan.map((p) => p.rcpt));
+        for (const r of remote) localOnly.delete(r);
+        for (const r of localOnly) this.stmts.rcptDone.run(queueId, r);
+        for (const r of remote) this.stmts.rcptRemote.run(queueId, r);
+        if (!remote.length) this.stmts.deleteQueue.run(queueId);
       })();
     } catch {
       return null;
@@ -198,6 +214,8 @@ export class QueueManager {
         this.log.info(queueId, `to=<${d.user}>${d.user !== d.rcpt ? `, orig_to=<${d.rcpt}>` : ''}, relay=local, delay=${((Date.now() - created) / 1000).toFixed(2)}, status=sent (delivered to ${envelope.quarantine ? 'Junk' : 'INBOX'}, uid ${d.uid})`);
         this.events.emit('mailbox', d.mailboxId);
       }
+      for (const r of remote) this.log.info(queueId, `to=<${r}>, status=queued for remote delivery`);
+      if (remote.length) this.remote?.kick();
     };
   }
 
