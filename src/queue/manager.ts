@@ -105,6 +105,8 @@ export class QueueManager {
     this.stopped = true;
     if (this.wake) clearTimeout(this.wake);
     this.wake = null;
+    if (this.mimeTimer) clearTimeout(this.mimeTimer);
+    this.flushMime();
   }
 
   /** A timer for the earliest pending recipient not yet due (deferred deliveries, DSN retries). */
@@ -358,15 +360,36 @@ export class QueueManager {
    */
   private async indexMime(blobIds: string[]): Promise<void> {
     const need = this.db.prepare<[string], { id: string }>('SELECT id FROM blobs WHERE id = ? AND mime IS NULL');
-    const set = this.db.prepare('UPDATE blobs SET mime = ? WHERE id = ?');
     for (const id of new Set(blobIds)) {
       if (!need.get(id)) continue;
       try {
-        set.run(JSON.stringify(parseMessage(await this.blobs.read(id))), id);
+        this.mimePending.push([JSON.stringify(parseMessage(await this.blobs.read(id))), id]);
       } catch (e) {
         // IMAP parses it on first use instead; delivery does not wait for it.
         this.log.warn(null, `cannot index MIME of blob ${id}: ${(e as Error).message}`);
       }
+    }
+    if (this.mimePending.length && !this.mimeTimer) {
+      // One transaction for the trees of many messages: an UPDATE of its own per message
+      // was a blocking commit (fsync) per message on the event loop.
+      this.mimeTimer = setTimeout(() => this.flushMime(), 20);
+      this.mimeTimer.unref();
+    }
+  }
+
+  private mimePending: [string, string][] = [];
+  private mimeTimer: NodeJS.Timeout | null = null;
+
+  private flushMime(): void {
+    this.mimeTimer = null;
+    const batch = this.mimePending;
+    this.mimePending = [];
+    if (!batch.length || !this.db.open) return;
+    try {
+      const set = this.db.prepare('UPDATE blobs SET mime = ? WHERE id = ?');
+      this.db.transaction(() => { for (const [json, id] of batch) set.run(json, id); })();
+    } catch (e) {
+      this.log.warn(null, `cannot store ${batch.length} MIME trees (IMAP parses them on first use): ${(e as Error).message}`);
     }
   }
 
