@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { listenOn } from '../listen.js';
 import { TLSSocket } from 'node:tls';
 import type { Context } from '../context.js';
 import type { ListenAddress } from '../config/types.js';
@@ -35,12 +36,6 @@ export async function startImap(ctx: Context, listen: ListenAddress, implicitTls
       raw.destroy();
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenOn(server, listen);
   return server;
 }

@@ -64,8 +64,8 @@ export class ForgedResultsFilter {
     if (!this.inHeader) return chunk;
     const out: Buffer[] = [];
     let start = 0;
-    for (let i = 0; i < chunk.length && this.inHeader; i++) {
-      if (chunk[i] !== 0x0a) continue;
+    // Line ends found by indexOf, not a byte-at-a-time loop: this runs on every inbound message.
+    for (let i = chunk.indexOf(0x0a); i >= 0 && this.inHeader; i = chunk.indexOf(0x0a, start)) {
       this.line.push(chunk.subarray(start, i + 1));
       start = i + 1;
       const line = Buffer.concat(this.line);

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { listenOn } from '../listen.js';
 import tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import type { Context } from '../context.js';
@@ -225,13 +226,7 @@ export async function startPop3(ctx: Context, listen: ListenAddress, implicitTls
       raw.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenOn(server, listen);
   server.on('error', (e) => log.error(null, `pop3 listener ${listen.text}: ${e.message}`));
   return server;
 }

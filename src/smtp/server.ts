@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { listenOn } from '../listen.js';
 import tls from 'node:tls';
 import type { Context } from '../context.js';
 import type { ListenAddress } from '../config/types.js';
@@ -61,13 +62,7 @@ async function listenSmtp(ctx: Context, listen: ListenAddress, implicitTls: bool
     }
   });
   server.on('error', (e) => log.error(null, `smtp listener ${listen.text}: ${e.message}`));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenOn(server, listen);
   return server;
 }
 
