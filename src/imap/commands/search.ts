@@ -66,16 +66,26 @@ async function search(s: Session, c: Command) {
   s.untagged(parts.join(' '));
 }
 
-/** RFC 5256 SORT. */
-async function sort(s: Session, c: Command) {
+/**
+ * The charset and search criteria that SORT and THREAD take (RFC 5256 3): the matching
+ * messages' indexes, with their MIME trees loaded for the ordering that follows.
+ */
+async function matching(s: Session, c: Command): Promise<number[]> {
   const box = s.selected!;
-  const criteria = parseSortCriteria(c.args.list('sort criteria'));
   const charset = checkCharset(c.args.astring('charset'));
   const prog = parseSearch(c.args, charset);
   if (box.dirty) await s.announce(box, c.uid);
   if (prog.content) await preloadTrees(s.ctx.store, box.all());
   const idx = await runSearch(prog, box, s.saved, reader(s), trees(s));
   await preloadTrees(s.ctx.store, idx.map((i) => box.msg(i)));
+  return idx;
+}
+
+/** RFC 5256 SORT. */
+async function sort(s: Session, c: Command) {
+  const box = s.selected!;
+  const criteria = parseSortCriteria(c.args.list('sort criteria'));
+  const idx = await matching(s, c);
   const sorted = await sortMessages(idx, box, criteria, trees(s));
   s.untagged(`SORT${sorted.map((i) => ' ' + (c.uid ? box.uidAt(i) : i + 1)).join('')}`);
 }
@@ -103,12 +113,7 @@ async function thread(s: Session, c: Command) {
   const box = s.selected!;
   const algo = c.args.keyword('thread algorithm');
   if (algo !== 'REFERENCES' && algo !== 'ORDEREDSUBJECT') throw bad(`unknown thread algorithm ${algo}`);
-  const charset = checkCharset(c.args.astring('charset'));
-  const prog = parseSearch(c.args, charset);
-  if (box.dirty) await s.announce(box, c.uid);
-  if (prog.content) await preloadTrees(s.ctx.store, box.all());
-  const idx = await runSearch(prog, box, s.saved, reader(s), trees(s));
-  await preloadTrees(s.ctx.store, idx.map((i) => box.msg(i)));
+  const idx = await matching(s, c);
   const roots = await threadMessages(idx, box, algo, trees(s));
   const text = formatThread(roots, (i) => (c.uid ? box.uidAt(i) : i + 1));
   s.untagged(`THREAD${text ? ' ' + text : ''}`);
