@@ -2,6 +2,9 @@ import type { Config } from '../config/types.js';
 import { readForward, writeForward } from '../delivery/forward.js';
 import { openDatabase } from '../store/db.js';
 import { userLookup } from '../delivery/resolve.js';
+import { parseTarget } from '../delivery/targets.js';
+import { ExternalDelivery, programArgv } from '../delivery/external.js';
+import { Logger } from '../log/logger.js';
 import { UsageError } from './args.js';
 
 /**
@@ -34,9 +37,26 @@ export function forwardCommand(cfg: Config, args: string[]): number {
     default: {
       const list = targets.flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
       if (!list.length) throw new UsageError('forward set needs at least one TARGET');
+      for (const t of list) {
+        const problem = programProblem(cfg, t);
+        if (problem) throw new Error(`forward list of ${address} not changed: "${t}": ${problem}`);
+      }
       writeForward(dir, address, list);
       console.log(`${address} forwards to ${list.join(', ')}`);
       return 0;
     }
   }
+}
+
+/**
+ * Why a |program target would fail at delivery, checked by the same code delivery runs
+ * (issue 9 item 12): a list that cannot work is refused now, not bounced later.
+ */
+function programProblem(cfg: Config, target: string): string | null {
+  const t = parseTarget(target);
+  if (typeof t === 'string' || t.kind !== 'program') return null;
+  const argv = programArgv(t.command);
+  if (typeof argv === 'string') return argv;
+  const found = new ExternalDelivery(cfg.delivery, new Logger(cfg.hostname, 0, null)).resolveProgram(argv[0]);
+  return 'error' in found ? found.error : null;
 }

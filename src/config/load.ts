@@ -4,6 +4,7 @@ import { parse } from 'smol-toml';
 import { ConfigError } from './errors.js';
 import type { Config, ListenAddress } from './types.js';
 import { ALL_MECHANISMS, DEFAULT_MECHANISMS } from '../auth/sasl.js';
+import { rangeProblem } from './ranges.js';
 
 /** Where a command looks when no --config is given. */
 export const DEFAULT_CONFIG_PATHS = ['./correo.toml', '/etc/correo/correo.toml'];
@@ -173,6 +174,8 @@ export function loadConfig(file: string): Config {
         const t = spec[sk];
         if (!t) fail([k, sk], `unknown setting "${sk}" in [${k}]`);
         section[sk] = checkValue([k, sk], t, sv, fail);
+        const outside = t === 'int' ? rangeProblem(`${k}.${sk}`, section[sk] as number) : null;
+        if (outside) fail([k, sk], outside);
       }
     } else {
       (cfg as unknown as Record<string, unknown>)[k] = checkValue([k], spec, v, fail);
@@ -203,24 +206,16 @@ export function loadConfig(file: string): Config {
     pol.authwarnings = true;
   }
   for (const z of pol.dnswl) if (!DOMAIN.test(z)) fail(['policy', 'dnswl'], `DNS list zone "${z}" is not a domain name`);
-  if (pol.dnsbl_timeout < 1) fail(['policy', 'dnsbl_timeout'], 'dnsbl_timeout must be at least 1 millisecond');
-  if (pol.rate_window < 1) fail(['policy', 'rate_window'], 'rate_window must be at least 1 second');
-  if (pol.max_hops < 1) fail(['policy', 'max_hops'], 'max_hops must be at least 1');
-  if (cfg.auth_checks.timeout < 1) fail(['auth_checks', 'timeout'], 'timeout must be at least 1 millisecond');
   const dl = cfg.delivery;
   if (dl.program_dir) dl.program_dir = abs(dl.program_dir);
   dl.forward_dir = abs(dl.forward_dir);
   if (!/^[a-z_][a-z0-9_-]*\$?$/i.test(dl.program_user)) fail(['delivery', 'program_user'], `program_user "${dl.program_user}" is not a user name`);
-  if (dl.program_timeout < 1) fail(['delivery', 'program_timeout'], 'program_timeout must be at least 1 second');
   if (cfg.lmtp.socket) cfg.lmtp.socket = abs(cfg.lmtp.socket);
   const ob = cfg.outbound;
   if (!['none', 'opportunistic', 'required'].includes(ob.smart_host_tls)) fail(['outbound', 'smart_host_tls'], `smart_host_tls must be "none", "opportunistic" or "required", not "${ob.smart_host_tls}"`);
   if (ob.smart_host !== null && !/^(\[[^\]\s]+\]|[^\s:\[\]]+)(:\d{1,5})?$/.test(ob.smart_host)) fail(['outbound', 'smart_host'], `smart_host "${ob.smart_host}" is not "[host]:port", "[host]", "host" or "host:port"`);
   if (ob.smart_host_auth) ob.smart_host_auth = abs(ob.smart_host_auth);
   if (ob.port < 1 || ob.port > 65535) fail(['outbound', 'port'], `port ${ob.port} is out of range`);
-  for (const k of ['connect_timeout', 'command_timeout', 'data_timeout', 'retry_initial', 'max_per_destination', 'max_total'] as const) {
-    if (ob[k] < 1) fail(['outbound', k], `${k} must be at least 1`);
-  }
   if (ob.retry_max < ob.retry_initial) fail(['outbound', 'retry_max'], 'retry_max is smaller than retry_initial');
   for (const [d, k] of Object.entries(cfg.dkim)) k.key = k.key ? abs(k.key) : join(cfg.data_dir, 'dkim', `${d}.${k.selector}.key`);
   for (const s of cfg.dns.servers) {
@@ -228,8 +223,6 @@ export function loadConfig(file: string): Config {
       fail(['dns', 'servers'], `DNS server "${s}" must be an IP address, optionally with :PORT`);
     }
   }
-  if (cfg.smtp.max_message_size < 1024) fail(['smtp', 'max_message_size'], 'max_message_size below 1024 octets');
-  if (cfg.smtp.max_line_length < 512) fail(['smtp', 'max_line_length'], 'max_line_length must be at least 512 (RFC 5321 4.5.3.1.4)');
 
   const given = (raw.delivery ?? {}) as Record<string, unknown>;
   if (given.forward_dir === undefined) dl.forward_dir = join(cfg.data_dir, 'forward');
@@ -239,12 +232,10 @@ export function loadConfig(file: string): Config {
   for (const m of au.mechanisms) {
     if (!(ALL_MECHANISMS as readonly string[]).includes(m)) fail(['auth', 'mechanisms'], `unknown SASL mechanism "${m}" (known: ${ALL_MECHANISMS.join(', ')})`);
   }
-  if (au.scram_iterations < 4096) fail(['auth', 'scram_iterations'], 'scram_iterations must be at least 4096 (RFC 7677 4)');
   const sub = cfg.submission;
   if (sub.senders_file) sub.senders_file = abs(sub.senders_file);
   sub.qualify_domain = (sub.qualify_domain || cfg.domains[0] || cfg.hostname).toLowerCase();
   if (!DOMAIN.test(sub.qualify_domain)) fail(['submission', 'qualify_domain'], `"${sub.qualify_domain}" is not a domain name`);
-  if (sub.max_header_size < 1024) fail(['submission', 'max_header_size'], 'max_header_size must be at least 1024');
   const mq = cfg.masquerade;
   if (mq.as !== null) {
     mq.as = mq.as.toLowerCase();

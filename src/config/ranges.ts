@@ -1,0 +1,77 @@
+/**
+ * The valid range of every numeric setting, checked when the config is loaded (issue 9 item
+ * 12): `idle_timeout = 0` or `max_literal_size = 0` used to be accepted and silently turned a
+ * protection off, and a timer above 2^31-1 ms is fired at once by Node (setTimeout overflows
+ * to 1 ms), so a huge timeout was as bad as none.
+ *
+ * Settings not listed here (the connection limits, owned by the connection layer, and
+ * `log.level` and `outbound.port`, checked in load.ts) only need to be whole numbers >= 0.
+ */
+
+export interface Range {
+  min: number;
+  max: number;
+  /** Why the minimum is what it is, shown after the refusal. */
+  why?: string;
+}
+
+/** Timers in seconds, multiplied by 1000 for setTimeout: at most 2^31-1 ms. */
+const SECONDS = 2_147_483;
+/** Timers in milliseconds. */
+const MS = 2_147_483_647;
+/** Durations compared with clocks, never given to setTimeout: ten years is plenty. */
+const DURATION = 10 * 366 * 86400;
+const BIG = Number.MAX_SAFE_INTEGER;
+
+const OFF = '0 would turn this protection off';
+const TIMER = '0 would turn the timer off';
+
+export const RANGES: Record<string, Range> = {
+  'smtp.max_message_size': { min: 1024, max: BIG, why: 'octets' },
+  'smtp.max_recipients': { min: 1, max: 1_000_000 },
+  'smtp.max_line_length': { min: 512, max: 1_048_576, why: 'RFC 5321 4.5.3.1.4' },
+  'smtp.idle_timeout': { min: 1, max: SECONDS, why: TIMER },
+  'smtp.max_errors': { min: 1, max: 1_000_000, why: OFF },
+  'submission.max_header_size': { min: 1024, max: 64 * 1_048_576 },
+  'imap.idle_timeout': { min: 1, max: SECONDS, why: TIMER },
+  'imap.max_literal_size': { min: 1, max: 2_147_483_647, why: OFF },
+  'imap.max_line_length': { min: 1024, max: 16 * 1_048_576 },
+  'pop3.idle_timeout': { min: 1, max: SECONDS, why: TIMER },
+  'pop3.auth_fail_limit': { min: 1, max: 1_000_000, why: OFF },
+  'pop3.auth_fail_window': { min: 1, max: SECONDS, why: OFF },
+  'policy.dnsbl_timeout': { min: 1, max: MS, why: 'milliseconds' },
+  'policy.max_hops': { min: 1, max: 1000, why: 'RFC 5321 6.3 loop detection' },
+  'policy.rate_window': { min: 1, max: SECONDS, why: 'seconds' },
+  // 0 = no limit for these (documented in types.ts), so only the upper bound is new.
+  'policy.client_messages': { min: 0, max: BIG },
+  'policy.client_recipients': { min: 0, max: BIG },
+  'policy.user_messages': { min: 0, max: BIG },
+  'policy.user_recipients': { min: 0, max: BIG },
+  'policy.greylist_delay': { min: 1, max: DURATION },
+  'policy.greylist_retry_window': { min: 1, max: DURATION },
+  'policy.greylist_expire': { min: 1, max: DURATION },
+  'auth_checks.timeout': { min: 1, max: MS, why: 'milliseconds' },
+  'delivery.program_timeout': { min: 1, max: SECONDS, why: TIMER },
+  'outbound.connect_timeout': { min: 1, max: SECONDS, why: TIMER },
+  'outbound.command_timeout': { min: 1, max: SECONDS, why: TIMER },
+  'outbound.data_timeout': { min: 1, max: SECONDS, why: TIMER },
+  'outbound.retry_initial': { min: 1, max: SECONDS },
+  'outbound.retry_max': { min: 1, max: SECONDS },
+  'outbound.delay_warning': { min: 1, max: DURATION },
+  'outbound.give_up': { min: 1, max: DURATION },
+  'outbound.max_per_destination': { min: 1, max: 100_000 },
+  'outbound.max_total': { min: 1, max: 100_000 },
+  'dns.timeout': { min: 1, max: MS, why: 'milliseconds' },
+  'auth.scram_iterations': { min: 4096, max: 10_000_000, why: 'RFC 7677 4' },
+  // 0 = no reserve: a full disk is still answered with 452 when a write fails.
+  'storage.min_free_bytes': { min: 0, max: BIG },
+};
+
+/** Why `value` is outside the range of `name` ("smtp.idle_timeout"), or null when it is inside. */
+export function rangeProblem(name: string, value: number): string | null {
+  const r = RANGES[name] ?? { min: 0, max: BIG };
+  const key = name.slice(name.lastIndexOf('.') + 1);
+  if (value < r.min) return `${key} must be at least ${r.min}${r.why ? ` (${r.why})` : ''}`;
+  if (value > r.max) return `${key} must be at most ${r.max}`;
+  return null;
+}
