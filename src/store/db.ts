@@ -122,9 +122,23 @@ const SCHEMA: string[] = [
           WHERE user_id = (SELECT user_id FROM mailboxes WHERE id = OLD.mailbox_id); END;`,
 ];
 
+/**
+ * A database written by a newer Correo may hold data this code would misread or break: it is
+ * refused before anything is written to it (not even the WAL switch), with both versions named.
+ */
+function refuseNewerSchema(db: DB, file: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version <= SCHEMA.length) return;
+  db.close();
+  throw new Error(`${file}: database schema version ${version} is newer than this Correo knows (version ${SCHEMA.length}); ` +
+    'run the Correo release that wrote it, or restore a backup made for this one');
+}
+
 export function openDatabase(dataDir: string): DB {
   mkdirSync(dataDir, { recursive: true });
-  const db = new Database(join(dataDir, 'correo.db'));
+  const file = join(dataDir, 'correo.db');
+  const db = new Database(file);
+  refuseNewerSchema(db, file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
