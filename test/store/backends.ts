@@ -1,0 +1,124 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatabase } from '../../src/store/db.js';
+import { BlobStore } from '../../src/store/blobs.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import type { Store } from '../../src/store/types.js';
+
+/**
+ * The store conformance suite runs every case against each backend listed here. A backend
+ * opens a fresh, empty store; `reopen` closes it and opens the same data again (what a
+ * restart sees). The SQLite store is the only one today; PostgreSQL adds a factory here.
+ *
+ * Everything the cases need from a backend goes through this harness, so that an interface
+ * change in src/store/ changes this file, not the cases.
+ */
+export interface Harness {
+  /** The open store; replaced by reopen(). */
+  store: Store;
+  /** Writes a complete message body (as delivery or IMAP APPEND does before the record). */
+  writeBlob(id: string, bytes: Buffer | string): Promise<void>;
+  /** The whole body, or a rejection when there is none. */
+  readBlob(id: string): Promise<Buffer>;
+  /** Bytes [start, end) of a body. */
+  sliceBlob(id: string, start: number, end: number): Promise<Buffer>;
+  /** Closes the store and opens the same data again, as a restart would. */
+  reopen(): Promise<void>;
+  /** Closes the store and removes its data. */
+  close(): Promise<void>;
+}
+
+export interface Backend {
+  name: string;
+  open(): Promise<Harness>;
+}
+
+function sqliteHarness(dir: string): Harness {
+  let blobs = new BlobStore(join(dir, 'blobs'));
+  const open = () => new SqliteStore(openDatabase(dir), blobs);
+  let closed = false;
+  const h: Harness = {
+    store: open(),
+    async writeBlob(id, bytes) {
+      await writeFile(await blobs.prepare(id), bytes);
+    },
+    readBlob: (id) => blobs.read(id),
+    sliceBlob: (id, start, end) => blobs.slice(id, start, end),
+    async reopen() {
+      await h.store.close();
+      blobs = new BlobStore(join(dir, 'blobs'));
+      h.store = open();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await h.store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return h;
+}
+
+export const backends: Backend[] = [
+  {
+    name: 'sqlite',
+    async open() {
+      return sqliteHarness(mkdtempSync(join(tmpdir(), 'correo-store-')));
+    },
+  },
+];
+
+/** Runs `fn` with a fresh store of `backend`, closed (and its data removed) afterwards. */
+export async function withStore<T>(backend: Backend, fn: (h: Harness) => Promise<T>): Promise<T> {
+  const h = await backend.open();
+  try {
+    return await fn(h);
+  } finally {
+    await h.close();
+  }
+}
+
+let blobSeq = 0;
+/** A fresh blob id ([A-Za-z0-9]+, like a queue id). */
+export function blobId(): string {
+  return `T${process.pid}X${(++blobSeq).toString(36).toUpperCase()}`;
+}
+
+export function message(subject: string, body = 'hello\r\n'): string {
+  return `From: a@example.org\r\nTo: usr1@example.test\r\nSubject: ${subject}\r\n\r\n${body}`;
+}
+
+/** Writes a body and appends it to `mailboxId` as delivery does; returns the record. */
+export async function deliver(h: Harness, mailboxId: number, subject: string, opts: { flags?: string[]; key?: string; body?: string; internalDate?: number } = {}) {
+  const id = blobId();
+  const bytes = Buffer.from(message(subject, opts.body));
+  await h.writeBlob(id, bytes);
+  const [r] = await h.store.appendMany([{
+    mailboxId, blobId: id, size: bytes.length, internalDate: opts.internalDate ?? Date.now(), flags: opts.flags,
+    idempotencyKey: opts.key, newBlob: { mime: null },
+  }]);
+  if (r instanceof Error) throw r;
+  return r;
+}
+
+/** A user with the default folders, and their INBOX. */
+export async function userWithInbox(h: Harness, address = 'usr1@example.test') {
+  const user = await h.store.createUser(address, 'hash-of-' + address);
+  const inbox = (await h.store.getMailbox(user.id, 'INBOX'))!;
+  return { user, inbox };
+}
+
+/** Polls `fn` until it is true; for effects a store may apply shortly after its promise (blob collection). */
+export async function eventually(what: string, fn: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const start = Date.now();
+  while (!(await fn())) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export async function blobGone(h: Harness, id: string): Promise<boolean> {
+  return h.readBlob(id).then(() => false, () => true);
+}
