@@ -57,7 +57,7 @@ const KNOWN: Record<string, Record<string, string> | string> = {
   },
   masquerade: { as: 'string', envelope: 'bool', exposed_users: 'string[]', domains: 'string[]' },
   sendmail: { trusted_users: 'string[]', maildrop: 'string', untrusted_sender: 'string' },
-  imap: { listen: 'listen', listen_tls: 'listen', idle_timeout: 'int', max_literal_size: 'int', max_line_length: 'int', max_sessions_per_user: 'int', max_connections_per_address: 'int' },
+  imap: { listen: 'listen', listen_tls: 'listen', idle_timeout: 'int', max_literal_size: 'int', max_line_length: 'int', max_sessions_per_user: 'int', max_connections_per_address: 'int', max_literal_before_login: 'int', max_command_before_login: 'int', max_literals_before_login: 'int' },
   pop3: { listen: 'listen', listen_tls: 'listen', idle_timeout: 'int', auth_fail_limit: 'int', auth_fail_window: 'int' },
   tls: { cert: 'string', key: 'string' },
   log: { level: 'int', file: 'string' },
@@ -109,7 +109,7 @@ function defaults(dataDir: string): Omit<Config, 'file' | 'hostname'> {
     },
     masquerade: { as: null, envelope: false, exposed_users: ['root'], domains: [] },
     sendmail: { trusted_users: ['root'], maildrop: join(dataDir, 'maildrop'), untrusted_sender: 'warn' },
-    imap: { listen: l('127.0.0.1:143'), listen_tls: l('127.0.0.1:993'), idle_timeout: 1860, max_literal_size: 52428800, max_line_length: 65536, max_sessions_per_user: 1000, max_connections_per_address: 20000 },
+    imap: { listen: l('127.0.0.1:143'), listen_tls: l('127.0.0.1:993'), idle_timeout: 1860, max_literal_size: 52428800, max_line_length: 65536, max_sessions_per_user: 1000, max_connections_per_address: 20000, max_literal_before_login: 8192, max_command_before_login: 16384, max_literals_before_login: 8 },
     pop3: { listen: l('127.0.0.1:110'), listen_tls: l('127.0.0.1:995'), idle_timeout: 600, auth_fail_limit: 5, auth_fail_window: 300 },
     tls: { cert: '', key: '', self_signed: true },
     log: { level: 9, file: null },
@@ -188,6 +188,11 @@ export function loadConfig(file: string): Config {
   cfg.domains = cfg.domains.map((d) => d.toLowerCase());
   for (const d of cfg.domains) if (!DOMAIN.test(d)) fail(['domains'], `"${d}" is not a valid domain name`);
   cfg.admins = cfg.admins.map((a) => a.toLowerCase());
+  for (const a of cfg.admins) if (!/^[^@\s]+@[^@\s]+$/.test(a) || !DOMAIN.test(a.slice(a.lastIndexOf('@') + 1))) fail(['admins'], `admins: "${a}" is not an address (user@domain)`);
+  const im = cfg.imap;
+  if (im.max_command_before_login < 1024) fail(['imap', 'max_command_before_login'], 'max_command_before_login must be at least 1024 octets');
+  if (im.max_literal_before_login < 256) fail(['imap', 'max_literal_before_login'], 'max_literal_before_login must be at least 256 octets');
+  if (im.max_literals_before_login < 2) fail(['imap', 'max_literals_before_login'], 'max_literals_before_login must be at least 2 (LOGIN may send both its arguments as literals)');
   cfg.data_dir = abs(cfg.data_dir);
   if (cfg.log.level < 0 || cfg.log.level > 99) fail(['log', 'level'], `log level ${cfg.log.level} is outside 0..99`);
   if (cfg.log.file) cfg.log.file = abs(cfg.log.file);

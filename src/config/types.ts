@@ -86,6 +86,10 @@ export interface ImapConfig extends ServiceConfig {
   idle_timeout: number;
   max_literal_size: number;
   max_line_length: number;
+  /** Before login (issue 9): octets of one literal, of one command, and literals per command. */
+  max_literal_before_login: number;
+  max_command_before_login: number;
+  max_literals_before_login: number;
   /** Sessions one user may have at once; beyond it LOGIN fails with [LIMIT]. */
   max_sessions_per_user: number;
   /** Connections from one client address at once; beyond it the greeting is BYE. */

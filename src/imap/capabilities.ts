@@ -4,7 +4,6 @@ import { offeredMechanisms } from '../auth/sasl.js';
 /** Extensions implemented after login (RFC 9051 7.2.2 CAPABILITY), each with its RFC. */
 const EXTENSIONS = [
   'SASL-IR', // RFC 4959
-  'LITERAL+', // RFC 7888
   'ENABLE', // RFC 5161
   'ID', // RFC 2971
   'IDLE', // RFC 2177
@@ -45,6 +44,8 @@ export function capabilities(s: Session): string[] {
     // The mechanisms the admin enabled ([auth] mechanisms), PLAIN and LOGIN only where allowed.
     for (const m of offeredMechanisms(s.secure, s.ctx.config.auth.plaintext_without_tls, s.ctx.config.auth.mechanisms)) caps.push(`AUTH=${m}`);
   }
+  // RFC 7888: before login only small non-synchronising literals (LITERAL-), see limits.ts.
+  caps.push(s.state.kind === 'not-authenticated' ? 'LITERAL-' : 'LITERAL+');
   caps.push(...EXTENSIONS, `APPENDLIMIT=${s.ctx.config.imap.max_literal_size}`);
   if (!s.compressed) caps.push('COMPRESS=DEFLATE'); // RFC 4978
   return caps;

@@ -9,7 +9,8 @@
  * parenthesised lists. Atoms may carry a bracketed section with spaces and parentheses
  * (`BODY[HEADER.FIELDS (From To)]<0.100>`), which the FETCH argument reader takes apart.
  * Every limit is hard: line length, literal size (APPENDLIMIT), number of literals, total
- * command size, list nesting.
+ * command size, list nesting. The session swaps the limits at login (`limits` is read when each
+ * command starts): strangers get small ones, so a refused literal is never buffered.
  */
 
 export type Token =
@@ -40,7 +41,21 @@ export interface ParserLimits {
   maxCommandSize: number;
   /** Parenthesised lists inside one another. */
   maxDepth: number;
+  /**
+   * Octets of one non-synchronising literal: RFC 7888 LITERAL- allows at most 4096 (used before
+   * login); absent, `maxLiteralSize` (LITERAL+).
+   */
+  maxNonSyncLiteralSize?: number;
+  /**
+   * A command line over `maxLineLength` ends the connection instead of a BAD: before login only
+   * a hostile client sends one (often the bytes of a literal it was refused), and reading on
+   * would mean taking in all of them.
+   */
+  hangUpOnLongLine?: boolean;
 }
+
+/** RFC 7888 4: the largest non-synchronising literal a LITERAL- server accepts. */
+export const LITERAL_MINUS_MAX = 4096;
 
 export const DEFAULT_LIMITS: ParserLimits = {
   maxLineLength: 65536,
@@ -80,11 +95,30 @@ export class CommandParser {
   private skipTag: string | null = null;
   private dead = false;
 
-  constructor(readonly limits: ParserLimits = DEFAULT_LIMITS) {}
+  constructor(public limits: ParserLimits = DEFAULT_LIMITS) {}
 
   push(chunk: Buffer): void {
     if (this.dead || !chunk.length) return;
+    if (this.discard(chunk)) return;
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+  }
+
+  /**
+   * While skipping refused bytes, drops a chunk without copying it into the buffer (a hostile
+   * client sends megabytes of them); false when the chunk needs the normal path.
+   */
+  private discard(chunk: Buffer): boolean {
+    if (this.mode === 'skip-literal' && !this.buf.length && chunk.length <= this.litNeed) {
+      this.litNeed -= chunk.length;
+      return true;
+    }
+    if (this.mode === 'skip-line' && chunk.indexOf(LF) < 0) {
+      // Only the tail can matter: it may begin a `{n+}` literal header cut by the chunking.
+      const tail = Buffer.concat([this.buf.subarray(Math.max(0, this.buf.length - 32)), chunk.subarray(Math.max(0, chunk.length - 32))]);
+      this.buf = Buffer.from(tail.subarray(Math.max(0, tail.length - 32)));
+      return true;
+    }
+    return false;
   }
 
   /** Bytes received but not yet consumed (STARTTLS discards them; COMPRESS inflates them). */
@@ -125,8 +159,9 @@ export class CommandParser {
         case 'skip-line': {
           const i = this.buf.indexOf(LF);
           if (i < 0) {
-            // Keep the last few bytes: they may be the start of a `{n+}` literal header.
-            if (this.buf.length > 32) this.buf = this.buf.subarray(this.buf.length - 32);
+            // Keep the last few bytes: they may be the start of a `{n+}` literal header. A copy,
+            // so the refused chunk they came in can be freed.
+            if (this.buf.length > 32) this.buf = Buffer.from(this.buf.subarray(this.buf.length - 32));
             return null;
           }
           const line = this.buf.subarray(0, i);
@@ -176,10 +211,10 @@ export class CommandParser {
         case 'line': {
           const i = this.buf.indexOf(LF);
           if (i < 0) {
-            if (this.buf.length > this.limits.maxLineLength) return this.failLine('command line too long', true);
+            if (this.buf.length > this.limits.maxLineLength) return this.longLine();
             return null;
           }
-          if (i > this.limits.maxLineLength + 1) return this.failLine('command line too long', true);
+          if (i > this.limits.maxLineLength + 1) return this.longLine();
           const end = i > 0 && this.buf[i - 1] === CR ? i - 1 : i;
           const line = this.buf.subarray(0, end);
           this.buf = this.buf.subarray(i + 1);
@@ -192,6 +227,20 @@ export class CommandParser {
   }
 
   private litSync = false;
+
+  private longLine(): ParseEvent | null {
+    const text = 'command line too long';
+    if (!this.limits.hangUpOnLongLine) return this.failLine(text, true);
+    return this.hangUp(`${text} (more than ${this.limits.maxLineLength} octets before login)`);
+  }
+
+  /** The rest of the input is not read: the session says BYE and closes. */
+  private hangUp(text: string): ParseEvent {
+    this.cur = null;
+    this.dead = true;
+    this.buf = Buffer.alloc(0);
+    return { kind: 'fatal', text };
+  }
 
   /** A broken line: skip to its end (and past any non-synchronising literal it announces). */
   private failLine(text: string, stillInLine: boolean): ParseEvent | null {
@@ -226,15 +275,12 @@ export class CommandParser {
       if (lit) {
         c.literals++;
         c.size += lit.size;
-        if (lit.size > this.limits.maxLiteralSize || c.literals > this.limits.maxLiterals || c.size > this.limits.maxCommandSize) {
-          const why = lit.size > this.limits.maxLiteralSize
-            ? `literal of ${lit.size} octets is over the limit of ${this.limits.maxLiteralSize}`
-            : c.literals > this.limits.maxLiterals ? `more than ${this.limits.maxLiterals} literals in one command` : 'command too long';
+        const why = this.overLimit(lit, c);
+        if (why) {
           this.cur = null;
           if (lit.sync) return { kind: 'toobig', tag: c.tag, text: why };
-          this.dead = true;
-          this.buf = Buffer.alloc(0);
-          return { kind: 'fatal', text: why };
+          // The client sends a non-synchronising literal without waiting: hang up, read nothing more.
+          return this.hangUp(why);
         }
         this.mode = 'literal';
         this.litNeed = lit.size;
@@ -254,6 +300,20 @@ export class CommandParser {
     const tokens = c.stack[0];
     if (!tokens.length || tokens[0].kind !== 'atom') return { kind: 'bad', tag: c.tag, text: 'missing command' };
     return { kind: 'command', tag: c.tag, tokens };
+  }
+
+  /** Why the literal just announced cannot be taken, or null. */
+  private overLimit(lit: { size: number; sync: boolean }, c: Building): string | null {
+    const l = this.limits;
+    const max = lit.sync ? l.maxLiteralSize : Math.min(l.maxLiteralSize, l.maxNonSyncLiteralSize ?? Infinity);
+    if (lit.size > max) {
+      return lit.sync || max === l.maxLiteralSize
+        ? `literal of ${lit.size} octets is over the limit of ${max}`
+        : `non-synchronising literal of ${lit.size} octets is over the limit of ${max} (RFC 7888 LITERAL-)`;
+    }
+    if (c.literals > l.maxLiterals) return `more than ${l.maxLiterals} literals in one command`;
+    if (c.size > l.maxCommandSize) return 'command too long';
+    return null;
   }
 
   /** The line is consumed already; a trailing non-synchronising literal still has to be skipped. */

@@ -13,6 +13,7 @@ import type { SelectedMailbox } from './selected.js';
 import type { MailboxNotifier, Watcher } from './notifier.js';
 import { COMMANDS } from './commands/index.js';
 import { capabilities } from './capabilities.js';
+import { limitsAfterLogin, limitsBeforeLogin } from './limits.js';
 
 export interface AuthUser {
   id: number;
@@ -83,13 +84,7 @@ export class Session implements Watcher {
 
   constructor(readonly shared: ServerShared, socket: Socket | TLSSocket, implicitTls: boolean, readonly clientAddress: string) {
     const cfg = shared.ctx.config.imap;
-    this.parser = new CommandParser({
-      maxLineLength: cfg.max_line_length,
-      maxLiteralSize: cfg.max_literal_size,
-      maxLiterals: 1000,
-      maxCommandSize: cfg.max_literal_size * 2 + cfg.max_line_length,
-      maxDepth: 32,
-    });
+    this.parser = new CommandParser(limitsBeforeLogin(cfg));
     this.secure = implicitTls;
     this.stream = socket;
     this.out = new Output(socket);
@@ -166,7 +161,7 @@ export class Session implements Watcher {
     }
     if (this.running) {
       // Pipelined commands wait in the parser; stop reading when too much is waiting.
-      if (this.parser.buffered > this.ctx.config.imap.max_line_length * 4) (this.stream as Socket).pause?.();
+      if (this.parser.buffered > this.parser.limits.maxLineLength * 4) (this.stream as Socket).pause?.();
       return;
     }
     void this.pump();
@@ -191,6 +186,8 @@ export class Session implements Watcher {
             this.write([`${ev.tag ?? '*'} NO [TOOBIG] ${ev.text}\r\n`]);
             break;
           case 'fatal':
+            // Its bytes keep coming: stop reading them, say why, hang up (issue 9 item 1).
+            (this.stream as Socket).pause?.();
             this.write([`* BYE [ALERT] ${ev.text}\r\n`]);
             await this.out.flush();
             this.close();
@@ -207,7 +204,7 @@ export class Session implements Watcher {
       this.close();
     } finally {
       this.running = false;
-      (this.stream as Socket).resume?.();
+      if (!this.closed) (this.stream as Socket).resume?.();
     }
   }
 
@@ -305,6 +302,7 @@ export class Session implements Watcher {
 
   login(user: AuthUser): void {
     this.state = { kind: 'authenticated', user };
+    this.parser.limits = limitsAfterLogin(this.ctx.config.imap);
     this.shared.perUser.set(user.address, (this.shared.perUser.get(user.address) ?? 0) + 1);
     (this.stream as Socket).setTimeout?.(this.timeoutMs());
   }
