@@ -189,10 +189,6 @@ export function loadConfig(file: string): Config {
   for (const d of cfg.domains) if (!DOMAIN.test(d)) fail(['domains'], `"${d}" is not a valid domain name`);
   cfg.admins = cfg.admins.map((a) => a.toLowerCase());
   for (const a of cfg.admins) if (!/^[^@\s]+@[^@\s]+$/.test(a) || !DOMAIN.test(a.slice(a.lastIndexOf('@') + 1))) fail(['admins'], `admins: "${a}" is not an address (user@domain)`);
-  const im = cfg.imap;
-  if (im.max_command_before_login < 1024) fail(['imap', 'max_command_before_login'], 'max_command_before_login must be at least 1024 octets');
-  if (im.max_literal_before_login < 256) fail(['imap', 'max_literal_before_login'], 'max_literal_before_login must be at least 256 octets');
-  if (im.max_literals_before_login < 2) fail(['imap', 'max_literals_before_login'], 'max_literals_before_login must be at least 2 (LOGIN may send both its arguments as literals)');
   cfg.data_dir = abs(cfg.data_dir);
   if (cfg.log.level < 0 || cfg.log.level > 99) fail(['log', 'level'], `log level ${cfg.log.level} is outside 0..99`);
   if (cfg.log.file) cfg.log.file = abs(cfg.log.file);

@@ -110,3 +110,19 @@ test('bad input: each mistake is reported as FILE:LINE with what is wrong', () =
   failsAt('hostname = "a.b"\n[dns]\nservers = ["dns.example"]\n', 3, /IP address/);
   failsAt('hostname = "a.b"\n[auth]\nplaintext_without_tls = "yes"\n', 3, /true or false/);
 });
+
+test('admins must be addresses: "not an address" is refused with FILE:LINE (issue 9 item 12)', () => {
+  failsAt('hostname = "a.b"\ndomains = ["example.test"]\nadmins = ["admin@example.test", "not an address"]\n', 3, /admins: "not an address" is not an address \(user@domain\)/);
+  failsAt('hostname = "a.b"\n\nadmins = ["root"]\n', 3, /"root" is not an address/);
+  failsAt('hostname = "a.b"\nadmins = ["a@bad domain"]\n', 2, /not an address/);
+  withFile('hostname = "a.b"\nadmins = ["Admin@Example.TEST"]\n', (f) => assert.deepEqual(loadConfig(f).admins, ['admin@example.test']));
+});
+
+test('IMAP limits before login: defaults, and too small values refused (issue 9 item 1)', () => {
+  withFile('hostname = "a.b"\n', (f) => {
+    const im = loadConfig(f).imap;
+    assert.deepEqual([im.max_literal_before_login, im.max_command_before_login, im.max_literals_before_login], [8192, 16384, 8]);
+  });
+  failsAt('hostname = "a.b"\n[imap]\nmax_literal_before_login = 0\n', 3, /max_literal_before_login/);
+  failsAt('hostname = "a.b"\n[imap]\nmax_literals_before_login = 1\n', 3, /max_literals_before_login/);
+});
