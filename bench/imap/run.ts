@@ -1,178 +1,157 @@
 /**
- * bench/imap: Correo against Dovecot on the same machine, same load.
+ * bench/imap: Correo against Dovecot on the same machine, same load (see bench/README.md).
  *   1. Each server gets BENCH_USERS users, each INBOX filled with the shared corpus (237 messages).
- *   2. Mix: BENCH_CLIENTS concurrent clients (one per user) for BENCH_SECONDS, each looping
- *      SELECT, FETCH of headers for 20 messages, FETCH of one whole message, STORE flags,
- *      SEARCH (flags and a header), APPEND of a 4 KB message, then STORE \Deleted + EXPUNGE
- *      of it. Operations per second of both and the ratio.
- *   3. Memory: each server restarted on its data, then BENCH_IDLE sessions logged in, INBOX
- *      selected, in IDLE; the summed PSS of the server's processes (Dovecot runs one process
- *      per session, Correo one for all).
+ *   2. Mix: BENCH_CLIENTS long sessions for BENCH_SECONDS (ops/s).
+ *   3. Login-heavy: BENCH_LOGIN_CLIENTS clients for BENCH_LOGIN_SECONDS, each session connect,
+ *      LOGIN, SELECT, FETCH, STORE, APPEND, EXPUNGE, LOGOUT, again (per-command latency, ops/s).
+ *   4. Memory: the server restarted on its data, then BENCH_IDLE sessions in IDLE; the summed
+ *      PSS (and RSS) of the server's processes.
  * Usage: bench/imap/run.sh (builds, raises the file limit, runs this).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LoadClient } from './client.js';
-import { PASSWORD, startCorreo, startDovecot, user, type ImapTarget } from './servers.js';
-import { MemorySampler, treeCpuSeconds } from '../lib/proc.js';
+import { startCorreoMail, startDovecotMail, type MailTarget } from '../lib/mail-servers.js';
+import { envInt, envList, markdownTable, recordSummary, type SummaryRow } from '../lib/report.js';
+import { fill, idleMemory, loginHeavy, mix, type IdleResult, type RunResult } from './workloads.js';
 
-const env = (k: string, d: number) => Number(process.env[k] ?? d);
-const USERS = env('BENCH_USERS', 20);
-const CLIENTS = env('BENCH_CLIENTS', USERS);
-const SECONDS = env('BENCH_SECONDS', 20);
-const IDLE = env('BENCH_IDLE', 5000);
-const ONLY = (process.env.BENCH_ONLY ?? 'dovecot,correo').split(',');
+const USERS = envInt('BENCH_USERS', 20);
+const CLIENTS = envInt('BENCH_CLIENTS', USERS);
+const SECONDS = envInt('BENCH_SECONDS', 20);
+const LOGIN_CLIENTS = envInt('BENCH_LOGIN_CLIENTS', 10);
+const LOGIN_SECONDS = envInt('BENCH_LOGIN_SECONDS', 20);
+const IDLE = envInt('BENCH_IDLE', 5000);
+const ONLY = envList('BENCH_ONLY', 'dovecot,correo');
+const IDLE_ONLY = envList('BENCH_IDLE_ONLY', ONLY.join(','));
+const PROFILE = process.env.BENCH_PROFILE === '1';
 const here = dirname(fileURLToPath(import.meta.url));
-const CORPUS = process.env.BENCH_CORPUS ?? [resolve(here, '../../../../shared/corpus'), '/work/shared/corpus'].find((p) => {
-  try {
-    return readdirSync(join(p, 'messages')).length > 0;
-  } catch {
-    return false;
-  }
-});
-if (!CORPUS) throw new Error('corpus not found: set BENCH_CORPUS');
 
+function corpusDir(): string {
+  const dir = process.env.BENCH_CORPUS ?? [resolve(here, '../../../../shared/corpus'), '/work/shared/corpus'].find((p) => {
+    try {
+      return readdirSync(join(p, 'messages')).length > 0;
+    } catch {
+      return false;
+    }
+  });
+  if (!dir) throw new Error('corpus not found: set BENCH_CORPUS');
+  return dir;
+}
+const CORPUS = corpusDir();
 const corpus = readdirSync(join(CORPUS, 'messages')).filter((f) => f.endsWith('.eml')).sort().map((f) => readFileSync(join(CORPUS, 'messages', f)));
 
-function appendArgs(m: Buffer): [string, Buffer] {
-  // NUL needs an RFC 3516 literal8; bare LF is fine for both servers.
-  return m.includes(0) ? [`~{${m.length}+}`, m] : [`{${m.length}+}`, m];
-}
-
-async function login(t: ImapTarget, u: number): Promise<LoadClient> {
-  const c = await LoadClient.open('127.0.0.1', t.port);
-  const r = await c.cmd(`LOGIN ${user(u)} ${PASSWORD}`);
-  if (!r.ok) throw new Error(`${t.name}: LOGIN failed: ${r.text}`);
-  return c;
-}
-
-async function fill(t: ImapTarget): Promise<void> {
-  await Promise.all(Array.from({ length: USERS }, async (_, u) => {
-    const c = await login(t, u);
-    for (const m of corpus) {
-      const [lit, data] = appendArgs(m);
-      const r = await c.cmd(`APPEND INBOX ${lit}`, data);
-      if (!r.ok) throw new Error(`${t.name}: APPEND failed: ${r.text}`);
-    }
-    await c.cmd('LOGOUT');
-    c.close();
-  }));
-}
-
-const NEW_MSG = Buffer.from(`From: Load <load@example.org>\r\nTo: someone@example.test\r\nSubject: load test message\r\nDate: Mon, 02 Mar 2026 10:00:00 +0000\r\nMessage-ID: <load@example.org>\r\n\r\n${'Lorem ipsum dolor sit amet, consectetur adipiscing elit. '.repeat(70)}\r\n`);
-
-interface MixResult { ops: number; seconds: number; cpu: number; peak: number; errors: number }
-
-async function mix(t: ImapTarget): Promise<MixResult> {
-  const clients = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => login(t, i % USERS)));
-  let ops = 0, errors = 0;
-  const mem = new MemorySampler(() => t.pid(), 500);
-  const cpu0 = treeCpuSeconds(t.pid());
-  const t0 = Date.now();
-  const end = t0 + SECONDS * 1000;
-  mem.start();
-  await Promise.all(clients.map(async (c, ci) => {
-    let seed = ci * 7919 + 1;
-    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n) + 1;
-    const op = async (line: string, data?: Buffer) => {
-      const r = await c.cmd(line, data);
-      if (!r.ok) errors++;
-      else ops++;
-      return r;
-    };
-    while (Date.now() < end) {
-      await op('SELECT INBOX');
-      const a = rnd(corpus.length - 20);
-      await op(`UID FETCH ${a}:${a + 19} (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE MESSAGE-ID)])`);
-      await op(`UID FETCH ${rnd(corpus.length)} (BODY.PEEK[])`);
-      await op(`UID FETCH ${rnd(corpus.length)} (BODYSTRUCTURE ENVELOPE)`);
-      const s = rnd(corpus.length);
-      await op(`UID STORE ${s} +FLAGS.SILENT (\\Seen)`);
-      await op('UID SEARCH UNSEEN');
-      await op('UID SEARCH SUBJECT "corpus"');
-      await op(`UID STORE ${s} -FLAGS.SILENT (\\Seen)`);
-      const ap = await op(`APPEND INBOX {${NEW_MSG.length}+}`, NEW_MSG);
-      const uid = /APPENDUID \d+ (\d+)/.exec(ap.text)?.[1];
-      if (uid) {
-        await op('NOOP');
-        await op(`UID STORE ${uid} +FLAGS.SILENT (\\Deleted)`);
-        await op(`UID EXPUNGE ${uid}`);
-      }
-    }
-  }));
-  const seconds = (Date.now() - t0) / 1000;
-  mem.stop();
-  const cpu = treeCpuSeconds(t.pid()) - cpu0;
-  for (const c of clients) c.close();
-  return { ops, seconds, cpu, peak: mem.peakBytes, errors };
-}
-
-async function idleMemory(t: ImapTarget): Promise<{ sessions: number; bytes: number; perSession: number; base: number }> {
-  const base = new MemorySampler(() => t.pid());
-  base.sample();
-  const baseBytes = base.peakBytes;
-  const clients: LoadClient[] = [];
-  const batch = 200;
-  for (let i = 0; i < IDLE; i += batch) {
-    const made = await Promise.all(Array.from({ length: Math.min(batch, IDLE - i) }, async (_, j) => {
-      const c = await login(t, (i + j) % USERS);
-      const r = await c.cmd('SELECT INBOX');
-      if (!r.ok) throw new Error(`${t.name}: SELECT failed`);
-      await c.idle();
-      return c;
-    }));
-    clients.push(...made);
-  }
-  await new Promise((r) => setTimeout(r, 2000));
-  const m = new MemorySampler(() => t.pid());
-  m.sample();
-  for (const c of clients) c.close();
-  return { sessions: clients.length, bytes: m.peakBytes, perSession: (m.peakBytes - baseBytes) / clients.length, base: baseBytes };
+interface ServerResult {
+  fill: number;
+  mix: RunResult | null;
+  login: RunResult | null;
+  idle: IdleResult | null;
+  load: string;
 }
 
 const mb = (b: number) => `${(b / 1048576).toFixed(1)} MB`;
+const load = () => loadavg()[0].toFixed(1);
 
-async function main() {
-  const results: Record<string, { mix: MixResult; idle: Awaited<ReturnType<typeof idleMemory>> | null; fill: number }> = {};
-  for (const name of ONLY) {
-    const dir = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), `bench-imap-${name}-`));
-    const t = name === 'dovecot' ? await startDovecot(dir, USERS, env('BENCH_DOVECOT_PORT', 20143)) : await startCorreo(dir, USERS);
-    try {
-      const f0 = Date.now();
-      await fill(t);
-      const fillSec = (Date.now() - f0) / 1000;
-      console.error(`${name}: filled ${USERS} x ${corpus.length} messages in ${fillSec.toFixed(1)} s`);
-      const mixR = await mix(t);
-      console.error(`${name}: ${mixR.ops} operations in ${mixR.seconds.toFixed(1)} s, ${mixR.errors} errors`);
-      // IDLE memory from a fresh process on the same data: neither server carries the mix's high-water mark.
-      if (IDLE > 0) await t.restart();
-      const idle = IDLE > 0 ? await idleMemory(t) : null;
-      if (idle) console.error(`${name}: ${idle.sessions} IDLE sessions: ${mb(idle.bytes)}`);
-      results[name] = { mix: mixR, idle, fill: fillSec };
-    } finally {
-      await t.stop();
-      if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
+async function runServer(name: string, dir: string): Promise<ServerResult> {
+  const setup = { dir, users: USERS, imap: true, pop3: false, nodeFlags: PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'profile')}`] : [] };
+  const t: MailTarget = name === 'dovecot' ? await startDovecotMail(setup) : await startCorreoMail(setup);
+  const loadBefore = load();
+  try {
+    const f0 = Date.now();
+    await fill(t, USERS, corpus);
+    const fillSec = (Date.now() - f0) / 1000;
+    console.error(`${name}: filled ${USERS} x ${corpus.length} messages in ${fillSec.toFixed(1)} s`);
+    const mixR = SECONDS > 0 ? await mix(t, CLIENTS, USERS, SECONDS, corpus.length) : null;
+    if (mixR) console.error(`${name}: mix: ${mixR.ops} operations in ${mixR.seconds.toFixed(1)} s, ${mixR.errors} errors`);
+    // With a profile, one process per phase, so each .cpuprofile file is one load (in time order).
+    if (PROFILE && name === 'correo') await t.restart();
+    const login = LOGIN_SECONDS > 0 ? await loginHeavy(t, LOGIN_CLIENTS, USERS, LOGIN_SECONDS, corpus.length) : null;
+    if (login) console.error(`${name}: login-heavy: ${login.sessions} sessions, ${login.ops} operations in ${login.seconds.toFixed(1)} s, ${login.errors} errors`);
+    // IDLE memory from a fresh process on the same data: neither server carries the loads' high-water mark.
+    let idle: IdleResult | null = null;
+    if (IDLE > 0 && IDLE_ONLY.includes(name)) {
+      await t.restart();
+      idle = await idleMemory(t, IDLE, USERS);
+      console.error(`${name}: ${idle.sessions} IDLE sessions: ${mb(idle.bytes)} PSS, ${mb(idle.rss)} RSS`);
     }
+    return { fill: fillSec, mix: mixR, login, idle, load: `${loadBefore}-${load()}` };
+  } finally {
+    await t.stop();
+    if (PROFILE && name === 'correo') console.error(`CPU profiles of Correo (fill+mix, login-heavy, IDLE, in file name order): ${join(dir, 'profile')}`);
   }
-  console.log(`\nIMAP benchmark: ${USERS} users x ${corpus.length} corpus messages, ${CLIENTS} clients for ${SECONDS} s, ${IDLE} IDLE sessions`);
-  console.log('| server | ops/s | CPU s per 1000 ops | peak memory (mix) | APPEND fill | IDLE sessions | memory with them | per session |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
-  for (const [name, r] of Object.entries(results)) {
-    const ops = r.mix.ops / r.mix.seconds;
-    console.log(`| ${name} | ${ops.toFixed(0)} | ${((r.mix.cpu / r.mix.ops) * 1000).toFixed(2)} | ${mb(r.mix.peak)} | ${(USERS * corpus.length / r.fill).toFixed(0)} msg/s | ${r.idle?.sessions ?? '-'} | ${r.idle ? mb(r.idle.bytes) : '-'} | ${r.idle ? `${(r.idle.perSession / 1024).toFixed(1)} KB` : '-'} |`);
-  }
-  if (results.correo && results.dovecot) {
-    const c = results.correo.mix.ops / results.correo.mix.seconds, d = results.dovecot.mix.ops / results.dovecot.mix.seconds;
-    console.log(`\nops/s ratio correo/dovecot: ${(c / d).toFixed(2)}`);
-    if (results.correo.idle && results.dovecot.idle) console.log(`IDLE memory ratio correo/dovecot: ${(results.correo.idle.bytes / results.dovecot.idle.bytes).toFixed(2)}`);
-  }
-  const errs = Object.values(results).reduce((n, r) => n + r.mix.errors, 0);
-  process.exit(errs ? 1 : 0);
 }
 
-main().catch((e) => {
+const perSec = (r: RunResult) => r.ops / r.seconds;
+
+function mixTable(results: Record<string, ServerResult>): void {
+  console.log(`\nMix: ${USERS} users x ${corpus.length} corpus messages, ${CLIENTS} clients for ${SECONDS} s; IDLE: ${IDLE} sessions`);
+  const rows = Object.entries(results).map(([name, r]) => [
+    name,
+    r.mix ? perSec(r.mix).toFixed(0) : '-',
+    r.mix ? ((r.mix.cpu / r.mix.ops) * 1000).toFixed(2) : '-',
+    r.mix ? mb(r.mix.peak) : '-',
+    `${((USERS * corpus.length) / r.fill).toFixed(0)} msg/s`,
+    String(r.idle?.sessions ?? '-'),
+    r.idle ? mb(r.idle.bytes) : '-',
+    r.idle ? mb(r.idle.rss) : '-',
+    r.idle ? `${(r.idle.perSession / 1024).toFixed(1)} KB` : '-',
+    r.load,
+  ]);
+  console.log(markdownTable(['server', 'ops/s', 'CPU s per 1000 ops', 'peak memory (mix)', 'APPEND fill', 'IDLE sessions', 'PSS with them', 'RSS with them', 'per session', 'load avg'], rows));
+}
+
+const LOGIN_COMMANDS = ['connect', 'LOGIN', 'SELECT', 'FETCH', 'STORE', 'APPEND', 'EXPUNGE', 'LOGOUT'];
+
+function loginTable(results: Record<string, ServerResult>): void {
+  console.log(`\nLogin-heavy: ${LOGIN_CLIENTS} clients for ${LOGIN_SECONDS} s, each session connect, LOGIN, SELECT, 2 FETCH, STORE, APPEND, STORE + EXPUNGE, LOGOUT; average ms per command`);
+  const rows = Object.entries(results).filter(([, r]) => r.login).map(([name, r]) => {
+    const l = r.login!;
+    return [name, (l.sessions / l.seconds).toFixed(1), perSec(l).toFixed(0), ((l.cpu / l.ops) * 1000).toFixed(2), ...LOGIN_COMMANDS.map((c) => l.latencies.averageMs(c).toFixed(1)), String(l.errors)];
+  });
+  console.log(markdownTable(['server', 'sessions/s', 'ops/s', 'CPU ms/op', ...LOGIN_COMMANDS.map((c) => `${c} ms`), 'errors'], rows));
+}
+
+/** FETCH, STORE, EXPUNGE and APPEND latency averaged with equal weight: the issue's "command latency" under logins. */
+const commandLatency = (r: RunResult) => ['FETCH', 'STORE', 'EXPUNGE', 'APPEND'].reduce((a, c) => a + r.latencies.averageMs(c), 0) / 4;
+
+function ratios(results: Record<string, ServerResult>): SummaryRow[] {
+  const c = results.correo, d = results.dovecot;
+  const rows: SummaryRow[] = [];
+  if (c?.mix && d?.mix) rows.push({ bench: 'imap', metric: 'mix ops/s', correo: perSec(c.mix), reference: perSec(d.mix), against: 'Dovecot', aim: 1.5 });
+  if (c?.login && d?.login) {
+    rows.push({ bench: 'imap', metric: 'login-heavy ops/s', correo: perSec(c.login), reference: perSec(d.login), against: 'Dovecot' });
+    rows.push({ bench: 'imap', metric: 'login-heavy FETCH/STORE/EXPUNGE/APPEND ms', correo: commandLatency(c.login), reference: commandLatency(d.login), against: 'Dovecot', lowerIsBetter: true });
+    rows.push({ bench: 'imap', metric: 'login-heavy LOGIN ms', correo: c.login.latencies.averageMs('LOGIN'), reference: d.login.latencies.averageMs('LOGIN'), against: 'Dovecot', lowerIsBetter: true });
+  }
+  if (c?.idle) rows.push({ bench: 'imap', metric: `${c.idle.sessions} IDLE sessions RSS MB`, correo: c.idle.rss / 1048576, reference: 300, against: 'the aim (300 MB)', lowerIsBetter: true, aim: 1 });
+  if (c?.idle && d?.idle) rows.push({ bench: 'imap', metric: `${c.idle.sessions} IDLE sessions PSS MB`, correo: c.idle.bytes / 1048576, reference: d.idle.bytes / 1048576, against: 'Dovecot', lowerIsBetter: true });
+  for (const r of rows) {
+    const x = r.lowerIsBetter ? r.reference / r.correo : r.correo / r.reference;
+    console.log(`${r.metric}: Correo ${r.correo.toFixed(1)}, ${r.against} ${r.reference.toFixed(1)}: ${x.toFixed(2)}x${r.lowerIsBetter ? ' (lower is better; the ratio is theirs/ours)' : ''}`);
+  }
+  return rows;
+}
+
+async function main(): Promise<number> {
+  const results: Record<string, ServerResult> = {};
+  for (const name of ONLY) {
+    const dir = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), `bench-imap-${name}-`));
+    try {
+      results[name] = await runServer(name, dir);
+    } finally {
+      if (!process.env.BENCH_KEEP && !PROFILE) rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  console.log(`\nIMAP benchmark, Correo ${process.env.BENCH_CORREO_REV ?? '(working tree build)'}`);
+  mixTable(results);
+  loginTable(results);
+  console.log('');
+  recordSummary(ratios(results));
+  const errs = Object.values(results).reduce((n, r) => n + (r.mix?.errors ?? 0) + (r.login?.errors ?? 0), 0);
+  return errs ? 1 : 0;
+}
+
+main().then((code) => process.exit(code), (e) => {
   console.error(e);
   process.exit(2);
 });

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 
 /**
  * CPU time and memory of a server as Linux's /proc sees it. A server may be one process
@@ -79,6 +79,20 @@ function pssBytes(pid: number): number {
   }
 }
 
+/** Resident set size of a process tree in bytes (VmRSS summed: shared pages counted once per process). */
+export function treeRssBytes(root: number): number {
+  let sum = 0;
+  for (const s of processTree(root)) {
+    try {
+      const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${s.pid}/status`, 'utf8'));
+      if (m) sum += Number(m[1]) * 1024;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return sum;
+}
+
 /** Samples the summed PSS of a process tree at an interval and keeps the peak. */
 export class MemorySampler {
   peakBytes = 0;
@@ -102,4 +116,17 @@ export class MemorySampler {
     this.timer = null;
     this.sample();
   }
+}
+
+/** SIGTERM, then SIGKILL after 15 s; resolves when the process has exited. */
+export function stopChild(c: ChildProcess | null): Promise<void> {
+  if (!c || c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
+  return new Promise<void>((r) => {
+    const t = setTimeout(() => c.kill('SIGKILL'), 15_000);
+    c.once('exit', () => {
+      clearTimeout(t);
+      r();
+    });
+    c.kill('SIGTERM');
+  });
 }

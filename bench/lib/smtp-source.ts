@@ -9,8 +9,10 @@ export interface Load {
   sessions: number;
   /** Messages in all, spread over the sessions (-m). */
   messages: number;
-  /** Body bytes per message, headers not included (-l). */
+  /** Body bytes per message, headers not included (-l); ignored when `file` is given. */
   size: number;
+  /** A whole message to send instead of smtp-source's own (-F), e.g. a DKIM-signed one. */
+  file?: string;
   /** Extra smtp-source arguments, e.g. ["-d"] to keep each connection for several messages. */
   extra: string[];
 }
@@ -19,7 +21,7 @@ export function smtpSourceArgs(load: Load, sender: string, recipient: string, ho
   return [
     '-s', String(load.sessions),
     '-m', String(load.messages),
-    '-l', String(load.size),
+    ...(load.file ? ['-F', load.file] : ['-l', String(load.size)]),
     '-c',
     // HELO name given, so smtp-source does not need this machine's name to be resolvable.
     '-M', 'client.bench.test',

@@ -15,19 +15,12 @@ import { fileURLToPath } from 'node:url';
 import { freeTcpPort } from '../../test/helpers/ports.js';
 import { fsyncLatencyMs } from '../lib/measure.js';
 import { MemorySampler, treeCpuSeconds } from '../lib/proc.js';
+import { envInt as int, envList, markdownTable, median, recordSummary } from '../lib/report.js';
 import { runLoad, type RelayLoad, type TlsMode } from './load.js';
 import { PASSWORD, REMOTE, USER, startCorreo, startPostfix, type Common, type RelayServer } from './servers.js';
 
 const env = process.env;
 const full = env.BENCH_FULL === '1';
-
-function int(name: string, fallback: number): number {
-  const v = env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name}=${v}: expected a whole number`);
-  return n;
-}
 
 const tls = (env.BENCH_TLS ?? 'starttls') as TlsMode;
 if (tls !== 'starttls' && tls !== 'implicit') throw new Error(`BENCH_TLS=${tls}: expected starttls or implicit`);
@@ -39,7 +32,7 @@ const rounds = Math.max(1, int('BENCH_ROUNDS', 1));
 const host = env.BENCH_HOST ?? '127.0.0.1';
 const sinkHost = env.BENCH_SINK_HOST ?? '127.0.0.2';
 const timeoutMs = int('BENCH_TIMEOUT', 600) * 1000;
-const only = (env.BENCH_ONLY ?? 'postfix,correo').toLowerCase().split(',').map((s) => s.trim());
+const only = envList('BENCH_ONLY', 'postfix,correo');
 const correoLogLevel = int('BENCH_CORREO_LOG_LEVEL', 5);
 const destinationConcurrency = int('BENCH_DEST_CONCURRENCY', 20);
 const profile = env.BENCH_PROFILE === '1';
@@ -244,15 +237,8 @@ function table(results: Result[]): string {
     r.fsyncMs.toFixed(2),
     `${r.loadBefore.toFixed(1)}-${r.loadAfter.toFixed(1)}`,
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const line = (cells: string[]) => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ') + ' |';
-  return [line(head), '|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 1) + '-' : '-'.repeat(w + 1) + ':')).join('|') + '|', ...rows.map(line)].join('\n');
+  return markdownTable(head, rows);
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function main(): Promise<number> {
   const results: Result[] = [];
@@ -277,6 +263,11 @@ async function main(): Promise<number> {
     const of = rounds > 1 ? `, median of ${rounds} rounds` : '';
     console.log(`\nCorreo/Postfix, delivered msgs/s${of}: ${(c / p).toFixed(2)}x`);
     console.log(`Correo/Postfix, accepted msgs/s${of}: ${(ca / pa).toFixed(2)}x`);
+    const cpu = (server: string) => rate(server, (r) => (r.cpuSeconds * 1000) / r.messages)!;
+    recordSummary([
+      { bench: 'relay', metric: `delivered msgs/s (${tls})`, correo: c, reference: p, against: 'Postfix', aim: 1.5 },
+      { bench: 'relay', metric: 'CPU ms/msg', correo: cpu('Correo'), reference: cpu('Postfix'), against: 'Postfix', lowerIsBetter: true },
+    ]);
   }
   let bad = 0;
   for (const r of results) {

@@ -12,19 +12,13 @@ import { startPostfix } from '../lib/postfix.js';
 import { startCorreo } from '../lib/correo.js';
 import { freeTcpPort } from '../../test/helpers/ports.js';
 import { measure, perSecond, type Result } from '../lib/measure.js';
+import { envInt as int, envList, markdownTable, median, recordSummary, type SummaryRow } from '../lib/report.js';
+import { senderDomain, type SenderDomain } from '../lib/sender-domain.js';
 import type { BenchTarget } from '../lib/target.js';
 import type { Load } from '../lib/smtp-source.js';
 
 const env = process.env;
 const full = env.BENCH_FULL === '1';
-
-function int(name: string, fallback: number): number {
-  const v = env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name}=${v}: expected a whole number`);
-  return n;
-}
 
 const load: Load = {
   sessions: int('BENCH_SESSIONS', 20),
@@ -36,7 +30,11 @@ const warmup = int('BENCH_WARMUP', 200);
 const rounds = Math.max(1, int('BENCH_ROUNDS', 1));
 const host = env.BENCH_HOST ?? '127.0.0.1';
 const timeoutMs = int('BENCH_TIMEOUT', 600) * 1000;
-const only = (env.BENCH_ONLY ?? 'postfix,correo').toLowerCase().split(',').map((s) => s.trim());
+const only = envList('BENCH_ONLY', 'postfix,correo');
+/** Correo's inbound sender checks: off (like the Postfix here), on (Correo's default), or both, each against the same Postfix run. */
+const checks = (env.BENCH_CHECKS ?? 'both').toLowerCase();
+if (!['off', 'on', 'both'].includes(checks)) throw new Error(`BENCH_CHECKS=${checks}: expected off, on or both`);
+const correoModes = (checks === 'both' ? ['off', 'on'] : [checks]).map((m) => `correo-${m}`);
 const correoLogLevel = int('BENCH_CORREO_LOG_LEVEL', 9);
 const profile = env.BENCH_PROFILE === '1';
 const keep = env.BENCH_KEEP === '1';
@@ -67,7 +65,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-async function runOne(name: string, round: number): Promise<Result> {
+async function runOne(name: string, round: number, sender: SenderDomain): Promise<Result> {
   const dir = join(root, `${name}-${round}`);
   mkdirSync(dir, { recursive: true });
   let target: BenchTarget;
@@ -75,18 +73,18 @@ async function runOne(name: string, round: number): Promise<Result> {
     target = await startPostfix(dir, host, await freeTcpPort(host));
   } else {
     const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'profile')}`] : [];
-    target = await startCorreo(dir, host, { logLevel: correoLogLevel, nodeFlags: flags });
+    target = await startCorreo(dir, host, { logLevel: correoLogLevel, nodeFlags: flags, authChecks: name === 'correo-on', dnsRecords: sender.dnsRecords });
   }
   live.add(target);
   try {
-    console.error(`${target.name}: ${load.sessions} sessions, ${load.messages} messages of ${load.size} bytes (after ${warmup} warm-up) on ${host}:${target.port}`);
+    console.error(`${target.name}: ${load.sessions} sessions, ${load.messages} messages of ${sender.bytes} bytes (after ${warmup} warm-up) on ${host}:${target.port}`);
     const r = await measure(target, dir, load, warmup, timeoutMs);
     console.error(`${target.name}: ${perSecond(r).toFixed(0)} msgs/s delivered`);
     return r;
   } finally {
     await target.stop();
     live.delete(target);
-    if (profile && name === 'correo') console.error(`CPU profile of the Correo server: ${join(dir, 'profile')}/*.cpuprofile`);
+    if (profile && name !== 'postfix') console.error(`CPU profile of the Correo server: ${join(dir, 'profile')}/*.cpuprofile`);
   }
 }
 
@@ -105,35 +103,45 @@ function table(results: Result[]): string {
     r.fsyncMs.toFixed(2),
     `${r.loadBefore.toFixed(1)}-${r.loadAfter.toFixed(1)}`,
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const line = (cells: string[]) => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ') + ' |';
-  return [line(head), '|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 1) + '-' : '-'.repeat(w + 1) + ':')).join('|') + '|', ...rows.map(line)].join('\n');
+  return markdownTable(head, rows);
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+const medianOf = (results: Result[], server: string, f: (r: Result) => number): number | null => {
+  const rs = results.filter((r) => r.server === server).map(f);
+  return rs.length ? median(rs) : null;
 };
 
+/** The ratios against Postfix, one line per Correo mode, and the same as summary rows for run-all.sh. */
+function ratios(results: Result[]): SummaryRow[] {
+  const rows: SummaryRow[] = [];
+  const p = medianOf(results, 'Postfix', perSecond);
+  const pCpu = medianOf(results, 'Postfix', (r) => (r.cpuSeconds * 1000) / r.messages);
+  for (const mode of ['off', 'on']) {
+    const name = `Correo checks ${mode}`;
+    const c = medianOf(results, name, perSecond);
+    const cCpu = medianOf(results, name, (r) => (r.cpuSeconds * 1000) / r.messages);
+    if (c === null || p === null || cCpu === null || pCpu === null) continue;
+    console.log(`${name}/Postfix (delivered msgs/s${rounds > 1 ? `, median of ${rounds} rounds` : ''}): ${(c / p).toFixed(2)}x; CPU ms/msg ${cCpu.toFixed(2)} against ${pCpu.toFixed(2)}`);
+    rows.push({ bench: 'smtp-inbound', metric: `msgs/s, sender checks ${mode}`, correo: c, reference: p, against: 'Postfix', aim: mode === 'off' ? 2.0 : 1.5 });
+    rows.push({ bench: 'smtp-inbound', metric: `CPU ms/msg, sender checks ${mode}`, correo: cCpu, reference: pCpu, against: 'Postfix', lowerIsBetter: true });
+  }
+  return rows;
+}
+
 async function main(): Promise<number> {
+  const sender = await senderDomain(join(root, 'message.eml'), load.size);
+  load.file = sender.messageFile;
   const results: Result[] = [];
   for (let round = 1; round <= rounds; round++) {
-    for (const name of ['postfix', 'correo']) {
-      if (only.includes(name)) results.push(await runOne(name, round));
-    }
+    if (only.includes('postfix')) results.push(await runOne('postfix', round, sender));
+    if (only.includes('correo')) for (const m of correoModes) results.push(await runOne(m, round, sender));
   }
-  console.log(`\nInbound SMTP to a local mailbox: smtp-source -s ${load.sessions} -m ${load.messages} -l ${load.size}${load.extra.length ? ' ' + load.extra.join(' ') : ''}; ` +
+  console.log(`\nInbound SMTP to a local mailbox: smtp-source -s ${load.sessions} -m ${load.messages} -F (a DKIM-signed message of ${sender.bytes} bytes)${load.extra.length ? ' ' + load.extra.join(' ') : ''}; ` +
     `${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? '?'}), node ${process.version}; ` +
     `Correo ${env.BENCH_CORREO_REV ?? env.BENCH_CORREO_CLI ?? '(working tree build)'}\n`);
   console.log(table(results));
-  const rate = (server: string) => {
-    const rs = results.filter((r) => r.server === server).map(perSecond);
-    return rs.length ? median(rs) : null;
-  };
-  const c = rate('Correo'), p = rate('Postfix');
-  if (c !== null && p !== null) {
-    console.log(`\nCorreo/Postfix (delivered msgs/s${rounds > 1 ? `, median of ${rounds} rounds` : ''}): ${(c / p).toFixed(2)}x`);
-  }
+  console.log('');
+  recordSummary(ratios(results));
   let bad = 0;
   for (const r of results) {
     if (r.problems.length) {
