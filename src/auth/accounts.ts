@@ -4,6 +4,7 @@ import type { Store } from '../store/types.js';
 import type { Logger } from '../log/logger.js';
 import { PasswordAuthenticator } from './authenticator.js';
 import { hashPassword } from './password.js';
+import { decoyKeyFrom } from './decoy.js';
 import { SqliteSecretStore } from './secret-store.js';
 import { deriveSecret, SECRET_SCHEMES, type DeriveOptions, type SecretScheme } from './secrets.js';
 
@@ -23,8 +24,8 @@ export function deriveOptions(cfg: Config): DeriveOptions {
 
 export function makeAuthenticator(cfg: Config, store: Store, db: DB, log: Logger, limit = cfg.pop3.auth_fail_limit, windowSeconds = cfg.pop3.auth_fail_window): PasswordAuthenticator {
   return new PasswordAuthenticator({
-    store, log, domains: cfg.domains, limit, windowSeconds,
-    secrets: new SqliteSecretStore(db), schemes: enabledSchemes(cfg), derive: deriveOptions(cfg),
+    store, log, domains: cfg.domains, limit, windowSeconds, cacheTtlSeconds: cfg.auth.cache_ttl,
+    secrets: new SqliteSecretStore(db), schemes: enabledSchemes(cfg), derive: deriveOptions(cfg), decoyKey: decoyKeyFrom(cfg.data_dir),
   });
 }
 

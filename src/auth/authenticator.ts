@@ -1,8 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Store } from '../store/types.js';
 import type { Logger } from '../log/logger.js';
 import type { AccountSecret, Authenticator, AuthOutcome, AuthService } from './types.js';
-import { dummyHash, verifyPassword } from './password.js';
-import { FailureThrottle } from './throttle.js';
+import { DUMMY_HASH, verifyPassword } from './password.js';
+import { FailureLedger } from './throttle.js';
+import { LoginCache } from './login-cache.js';
+import { decoySecret } from './decoy.js';
 import { deriveSecret, type DeriveOptions, type SecretScheme } from './secrets.js';
 import type { SecretStore } from './secret-store.js';
 
@@ -10,24 +13,36 @@ export interface AuthenticatorOptions {
   store: Store;
   log: Logger;
   domains: string[];
-  /** Failures per client address within `windowSeconds` before it is throttled; an account gets 4 times as many. */
+  /** Failures per client address within `windowSeconds` before it is throttled; 4 times as many mark an account under attack. */
   limit: number;
   windowSeconds: number;
+  /** Seconds a verified login is remembered (login-cache.ts); 0: every login runs scrypt. */
+  cacheTtlSeconds: number;
   /** Challenge-response secrets; null: only PLAIN/LOGIN/USER-PASS work. */
   secrets?: SecretStore | null;
   /** Schemes to keep current: a successful password login fills in a missing one. */
   schemes?: SecretScheme[];
-  derive?: DeriveOptions;
+  /** For secrets made at login and for decoys (their SCRAM iteration count). */
+  derive: DeriveOptions;
+  /** The key decoy salts are made with (decoy.ts), read when first needed. */
+  decoyKey: () => Buffer;
 }
 
 /**
+ * How long every attempt at an account under attack waits before it is checked: guessing
+ * from many addresses slows down, the owner's login only waits (Dovecot's auth_failure_delay
+ * is 2 s for every failure).
+ */
+const ATTACK_DELAY_MS = 2000;
+
+/**
  * Password checks for every service, with failures counted per client address and per
- * account. Addresses are full (user@domain); a bare local part is qualified with the only
- * local domain when there is exactly one (what users of a one-domain server type).
+ * account (throttle.ts). Addresses are full (user@domain); a bare local part is qualified
+ * with the only local domain when there is exactly one (what users of a one-domain server type).
  */
 export class PasswordAuthenticator implements Authenticator {
-  private readonly byClient: FailureThrottle;
-  private readonly byAccount: FailureThrottle;
+  private readonly ledger: FailureLedger;
+  private readonly cache: LoginCache;
   private readonly store: Store;
   private readonly log: Logger;
   private readonly domains: string[];
@@ -36,9 +51,8 @@ export class PasswordAuthenticator implements Authenticator {
     this.store = o.store;
     this.log = o.log;
     this.domains = o.domains;
-    this.byClient = new FailureThrottle(o.limit, o.windowSeconds * 1000);
-    // An account under attack from many addresses: a higher bar, so one client cannot lock a user out.
-    this.byAccount = new FailureThrottle(o.limit * 4, o.windowSeconds * 1000);
+    this.ledger = new FailureLedger({ perClient: o.limit, perAccount: o.limit * 4, windowMs: o.windowSeconds * 1000 });
+    this.cache = new LoginCache(o.cacheTtlSeconds * 1000);
   }
 
   qualify(login: string): string {
@@ -48,31 +62,43 @@ export class PasswordAuthenticator implements Authenticator {
   }
 
   isThrottled(clientAddress: string): boolean {
-    return this.byClient.throttled(clientAddress);
+    return this.ledger.clientThrottled(clientAddress);
   }
 
-  private throttled(address: string, clientAddress: string): boolean {
-    return this.byClient.throttled(clientAddress) || this.byAccount.throttled(address);
+  /** Whether this attempt gets checked at all; an account under attack makes it wait first. */
+  private async admit(account: string, clientAddress: string, what: string): Promise<boolean> {
+    if (!this.ledger.throttled(clientAddress, account)) {
+      if (!this.ledger.underAttack(account)) return true;
+      await sleep(ATTACK_DELAY_MS);
+      // The attempts that waited with this one may have pushed this address over its limit.
+      if (!this.ledger.throttled(clientAddress, account)) return true;
+    }
+    this.log.warn(null, `auth throttled: ${what}`);
+    return false;
   }
 
   async verify(login: string, password: string, service: AuthService, clientAddress: string, mechanism?: string): Promise<AuthOutcome> {
     const address = this.qualify(login);
     const mech = mechanism ? `, mechanism=${mechanism}` : '';
-    if (this.throttled(address, clientAddress)) {
-      this.log.warn(null, `auth throttled: service=${service}${mech}, user=${address}, client=${clientAddress}`);
-      return { ok: false, reason: 'throttled' };
-    }
+    const what = `service=${service}${mech}, user=${address}, client=${clientAddress}`;
+    if (!(await this.admit(address, clientAddress, what))) return { ok: false, reason: 'throttled' };
     const stored = await this.store.getPasswordHash(address);
-    const ok = await verifyPassword(password, stored ?? (await dummyHash()));
-    if (ok && stored) {
-      this.byClient.succeed(clientAddress);
-      this.log.info(null, `auth ok: service=${service}${mech}, user=${address}, client=${clientAddress}`);
+    if (stored !== null && this.cache.hit(address, password, stored)) {
+      this.ledger.succeed(clientAddress, address);
+      this.log.info(null, `auth ok: ${what}, cached`);
+      return { ok: true, user: address };
+    }
+    // An unknown user costs the same scrypt as a known one (issue 9.8).
+    const ok = (await verifyPassword(password, stored ?? DUMMY_HASH)) && stored !== null;
+    if (ok) {
+      this.cache.remember(address, password, stored);
+      this.ledger.succeed(clientAddress, address);
+      this.log.info(null, `auth ok: ${what}`);
       await this.fillSecrets(address, password, stored);
       return { ok: true, user: address };
     }
-    this.byClient.fail(clientAddress);
-    this.byAccount.fail(address);
-    this.log.notice(null, `auth failed: service=${service}${mech}, user=${address}, client=${clientAddress}`);
+    this.ledger.fail(clientAddress, address);
+    this.log.notice(null, `auth failed: ${what}`);
     return { ok: false, reason: 'bad-credentials' };
   }
 
@@ -82,7 +108,7 @@ export class PasswordAuthenticator implements Authenticator {
    */
   private async fillSecrets(address: string, password: string, passwordHash: string): Promise<void> {
     const { secrets, schemes, derive } = this.o;
-    if (!secrets || !schemes?.length || !derive) return;
+    if (!secrets || !schemes?.length) return;
     try {
       const missing: Partial<Record<SecretScheme, string>> = {};
       for (const s of schemes) if ((await secrets.get(address, s)).secret === null) missing[s] = deriveSecret(s, address, password, derive);
@@ -97,26 +123,23 @@ export class PasswordAuthenticator implements Authenticator {
 
   async lookup(login: string, scheme: SecretScheme, clientAddress: string): Promise<AccountSecret> {
     const address = this.qualify(login);
-    if (this.throttled(address, clientAddress)) {
-      this.log.warn(null, `auth throttled: mechanism=${scheme}, user=${address}, client=${clientAddress}`);
-      return { user: null, secret: null, throttled: true };
-    }
-    if (!this.o.secrets) return { user: null, secret: null, throttled: false };
-    const r = await this.o.secrets.get(address, scheme);
-    if (r.user && r.secret === null) this.log.notice(null, `auth: ${address} has no ${scheme} secret yet (set the password again, or log in once with PLAIN/LOGIN)`);
-    return { ...r, throttled: false };
+    if (!(await this.admit(address, clientAddress, `mechanism=${scheme}, user=${address}, client=${clientAddress}`))) return { throttled: true };
+    const r = this.o.secrets ? await this.o.secrets.get(address, scheme) : { user: null, secret: null };
+    if (r.user !== null && r.secret !== null) return { throttled: false, user: r.user, secret: r.secret, genuine: true };
+    if (r.user !== null) this.log.notice(null, `auth: ${address} has no ${scheme} secret yet (set the password again, or log in once with PLAIN/LOGIN)`);
+    return { throttled: false, user: r.user, secret: decoySecret(scheme, address, this.o.decoyKey(), this.o.derive), genuine: false };
   }
 
   settle(login: string, user: string | null, ok: boolean, service: AuthService, clientAddress: string, mechanism: string): AuthOutcome {
     const address = user ?? this.qualify(login);
+    const what = `service=${service}, mechanism=${mechanism}, user=${address}, client=${clientAddress}`;
     if (ok && user) {
-      this.byClient.succeed(clientAddress);
-      this.log.info(null, `auth ok: service=${service}, mechanism=${mechanism}, user=${address}, client=${clientAddress}`);
+      this.ledger.succeed(clientAddress, address);
+      this.log.info(null, `auth ok: ${what}`);
       return { ok: true, user };
     }
-    this.byClient.fail(clientAddress);
-    this.byAccount.fail(address);
-    this.log.notice(null, `auth failed: service=${service}, mechanism=${mechanism}, user=${address}, client=${clientAddress}`);
+    this.ledger.fail(clientAddress, address);
+    this.log.notice(null, `auth failed: ${what}`);
     return { ok: false, reason: 'bad-credentials' };
   }
 }

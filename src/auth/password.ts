@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 
 /**
@@ -7,11 +8,35 @@ import { randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
  */
 const LN = 14, R = 8, P = 1, KEYLEN = 32;
 
+/**
+ * scrypt runs in libuv's threadpool (crypto.scrypt, never the Sync form), and at most this
+ * many at once: on a 2-core machine one, so that a burst of logins takes one core and the
+ * event loop keeps the other (issue 8: commands waited 60-80 ms behind 4 parallel scrypts).
+ * The pool keeps its default 4 threads: file I/O and fsync share it and must not queue
+ * behind password checks.
+ */
+const MAX_PARALLEL = Math.max(1, availableParallelism() - 1);
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function inSlot<T>(fn: () => Promise<T>): Promise<T> {
+  if (running >= MAX_PARALLEL) await new Promise<void>((resolve) => waiting.push(resolve));
+  else running++;
+  try {
+    return await fn();
+  } finally {
+    // The slot passes straight to the next waiter, so `running` stays counted for it.
+    const next = waiting.shift();
+    if (next) next();
+    else running--;
+  }
+}
+
 function scrypt(password: string, salt: Buffer, ln: number, r: number, p: number): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
+  return inSlot(() => new Promise((resolve, reject) =>
     scryptCb(password.normalize('NFC'), salt, KEYLEN, { N: 1 << ln, r, p, maxmem: 256 * (1 << ln) * r + 1024 * 1024 }, (err, key) =>
       err ? reject(err) : resolve(key)),
-  );
+  ));
 }
 
 export async function hashPassword(password: string): Promise<string> {
@@ -28,8 +53,9 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
 
-/** A hash to compare against when the user does not exist, so timing does not reveal it. */
-let dummy: Promise<string> | null = null;
-export function dummyHash(): Promise<string> {
-  return (dummy ??= hashPassword(randomBytes(12).toString('hex')));
-}
+/**
+ * What a password is checked against when the user does not exist: the parameters of a real
+ * hash, so the check costs the same scrypt and timing does not tell (issue 9.8). Nothing
+ * matches it, and making it costs nothing (no scrypt of its own on the first unknown name).
+ */
+export const DUMMY_HASH = `$scrypt$ln=${LN},r=${R},p=${P}$${randomBytes(16).toString('base64')}$${randomBytes(KEYLEN).toString('base64')}`;

@@ -6,7 +6,7 @@ import type { SaslEnv, SaslExchange, SaslStep } from './sasl.js';
 /**
  * CRAM-MD5 (RFC 2195): the server sends a unique challenge "<random.time@host>", the client
  * answers "user SP hex(HMAC-MD5(password, challenge))". Checked against the stored HMAC pads
- * (secrets.ts); an unknown user is checked against random pads, so the answer takes the same path.
+ * (secrets.ts); an unknown user is checked against decoy pads (decoy.ts), so the answer takes the same path.
  */
 export class CramMd5 implements SaslExchange {
   readonly mechanism = 'CRAM-MD5';
@@ -30,9 +30,9 @@ export class CramMd5 implements SaslExchange {
     if (!login || !/^[0-9a-f]{32}$/.test(digest)) return { kind: 'malformed', message: 'CRAM-MD5 response is not "user digest"' };
     const found = await this.env.auth.lookup(login, 'CRAM-MD5', this.env.clientAddress);
     if (found.throttled) return { kind: 'done', outcome: { ok: false, reason: 'throttled' } };
-    const pads = (found.secret && parseCramPads(found.secret)) || hmacMd5Pads(randomBytes(16));
+    const pads = parseCramPads(found.secret) ?? hmacMd5Pads(randomBytes(16));
     const expected = hmacMd5FromPads(pads, this.challenge);
-    const ok = found.user !== null && found.secret !== null && timingSafeEqual(expected, Buffer.from(digest, 'hex'));
+    const ok = timingSafeEqual(expected, Buffer.from(digest, 'hex')) && found.genuine;
     return { kind: 'done', outcome: this.env.auth.settle(login, found.user, ok, this.env.service, this.env.clientAddress, this.mechanism) };
   }
 }

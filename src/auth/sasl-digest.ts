@@ -122,13 +122,13 @@ export class DigestMd5 implements SaslExchange {
 
     const found = await this.env.auth.lookup(username, 'DIGEST-MD5', this.env.clientAddress);
     if (found.throttled) return { kind: 'done', outcome: { ok: false, reason: 'throttled' } };
-    const secret = found.secret ? parseDigest(found.secret) : null;
+    const secret = parseDigest(found.secret);
     const ha1 = secret?.ha1 ?? randomBytes(16);
     const realmOk = (d.get('realm') ?? '') === (secret?.realm ?? this.realm);
     const values: DigestValues = { ha1, nonce: st.nonce, cnonce, nc, qop, uri, authzid };
     const expected = Buffer.from(digestResponse(values, 'client'));
     const matches = timingSafeEqual(expected, Buffer.from(resp));
-    const ok = matches && realmOk && secret !== null && found.user !== null && username === found.user
+    const ok = matches && realmOk && found.genuine && username === found.user
       && (!authzid || this.env.auth.qualify(authzid) === found.user);
     const outcome = this.env.auth.settle(username, found.user, ok, this.env.service, this.env.clientAddress, this.mechanism);
     if (!outcome.ok) return { kind: 'done', outcome };

@@ -14,16 +14,15 @@ import type { SaslEnv, SaslExchange, SaslStep } from './sasl.js';
  *   C: (empty)                                  SMTP, IMAP and POP3 have no "additional data
  *                                               with success" (RFC 4422 3.6, RFC 4954 4)
  *
- * An unknown user gets a salt derived from the name and a secret no proof can match, so the
- * exchange looks the same whether the account exists or not.
+ * An unknown user gets a decoy (decoy.ts): the configured iteration count, a salt that stays
+ * the same for the name, keys no proof can match; the exchange looks the same whether the
+ * account exists or not, and ends as a counted failure (issue 9.8).
  */
 
 type Stage =
   | { kind: 'first' }
   | { kind: 'final'; login: string; user: string | null; secret: ScramSecret; real: boolean; bare: string; serverFirst: string; gs2: string; nonce: string }
   | { kind: 'verified'; outcome: AuthOutcome };
-
-const FAKE_KEY = randomBytes(32);
 
 /** RFC 5802 5.1 saslname: "=2C" is ",", "=3D" is "=", any other "=" is an error. */
 function decodeSaslname(s: string): string | null {
@@ -76,18 +75,9 @@ export class Scram implements SaslExchange {
 
     const found = await this.env.auth.lookup(login, this.mechanism, this.env.clientAddress);
     if (found.throttled) return { kind: 'done', outcome: { ok: false, reason: 'throttled' } };
-    let secret = found.secret ? parseScram(found.secret) : null;
-    const real = secret !== null && found.user !== null && (authzid === null || this.env.auth.qualify(authzid) === found.user);
-    if (!secret || secret.hash !== this.hash) {
-      const len = this.hash === 'sha256' ? 32 : 20;
-      secret = {
-        hash: this.hash,
-        iterations: 4096,
-        salt: createHmac('sha256', FAKE_KEY).update(login.toLowerCase()).digest().subarray(0, 16),
-        storedKey: randomBytes(len),
-        serverKey: randomBytes(len),
-      };
-    }
+    const secret = parseScram(found.secret);
+    if (!secret || secret.hash !== this.hash) return { kind: 'done', outcome: this.env.auth.settle(login, found.user, false, this.env.service, this.env.clientAddress, this.mechanism) };
+    const real = found.genuine && (authzid === null || this.env.auth.qualify(authzid) === found.user);
     const nonce = cnonce + randomBytes(18).toString('base64');
     const serverFirst = `r=${nonce},s=${secret.salt.toString('base64')},i=${secret.iterations}`;
     const gs2 = text.slice(0, text.length - bare.length);

@@ -8,15 +8,23 @@ export type AuthOutcome =
   /** `throttled`: the client address or account has failed too often; try later. */
   | { ok: false; reason: 'bad-credentials' | 'throttled' };
 
-/** What a challenge-response mechanism learns about an account before it can check a proof. */
-export interface AccountSecret {
-  /** The account's address, or null when there is none (the mechanism plays along and fails). */
-  user: string | null;
-  /** Its stored secret for the scheme, or null (none made yet, or stale). */
-  secret: string | null;
-  /** Too many recent failures for this client or account: answer a temporary failure at once. */
-  throttled: boolean;
-}
+/**
+ * What a challenge-response mechanism learns about an account before it can check a proof.
+ * Unknown accounts (and accounts without a secret of the scheme) get a decoy secret the
+ * mechanism uses exactly like a real one, so its answers do not tell them apart (issue 9.8).
+ */
+export type AccountSecret =
+  /** Too many recent failures for this client or this pair: answer a temporary failure at once. */
+  | { throttled: true }
+  | {
+    throttled: false;
+    /** The account's address as stored, or null when there is none. */
+    user: string | null;
+    /** Its stored secret of the scheme, or a decoy. */
+    secret: string;
+    /** False for a decoy: no proof may succeed against it. */
+    genuine: boolean;
+  };
 
 export interface Authenticator {
   /** Checks a password; failures are counted per client address and per account. */

@@ -56,6 +56,7 @@ auth_fail_window = 300                # ... (seconds) before it is throttled
 [auth]
 plaintext_without_tls = false         # S18 "A p": no plaintext password before TLS
 mechanisms = ["SCRAM-SHA-256", "PLAIN", "LOGIN"]  # also CRAM-MD5, SCRAM-SHA-1, DIGEST-MD5 (weaker; see docs/DECISIONS.md)
+cache_ttl = 60                        # seconds a verified login skips scrypt (0: off); a password change ends it at once
 
 #[tls]                                # absent: a self-signed pair is made in data_dir/tls
 #cert = "/etc/correo/cert.pem"

@@ -80,7 +80,7 @@ const KNOWN: Record<string, Record<string, string> | string> = {
   },
   dkim: 'dkim',
   dns: { servers: 'string[]', timeout: 'int' },
-  auth: { plaintext_without_tls: 'bool', mechanisms: 'string[]', scram_iterations: 'int' },
+  auth: { plaintext_without_tls: 'bool', mechanisms: 'string[]', scram_iterations: 'int', cache_ttl: 'int' },
   storage: { min_free_bytes: 'int' },
 };
 
@@ -132,7 +132,7 @@ function defaults(dataDir: string): Omit<Config, 'file' | 'hostname'> {
     },
     dkim: {},
     dns: { servers: [], timeout: 5000 },
-    auth: { plaintext_without_tls: false, mechanisms: [...DEFAULT_MECHANISMS], scram_iterations: 10000 },
+    auth: { plaintext_without_tls: false, mechanisms: [...DEFAULT_MECHANISMS], scram_iterations: 10000, cache_ttl: 60 },
     storage: { min_free_bytes: 64 * 1024 * 1024 },
   };
 }

@@ -265,6 +265,8 @@ export interface AuthConfig {
   mechanisms: string[];
   /** SCRAM iteration count for secrets made from now on (RFC 7677 4: at least 4096). */
   scram_iterations: number;
+  /** Seconds a verified password login is remembered (src/auth/login-cache.ts); 0 turns the cache off. */
+  cache_ttl: number;
 }
 
 export interface StorageConfig {

@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 /**
@@ -37,11 +37,11 @@ export class Imap {
     for (const f of w) f();
   }
 
-  static async open(port: number, opts: { tls?: boolean } = {}): Promise<Imap> {
+  static async open(port: number, opts: { tls?: boolean; localAddress?: string } = {}): Promise<Imap> {
     const sock = await new Promise<Socket | TLSSocket>((resolve, reject) => {
       const s = opts.tls
-        ? tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => resolve(s))
-        : connect({ host: '127.0.0.1', port }, () => resolve(s));
+        ? tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) } as ConnectionOptions, () => resolve(s))
+        : connect({ host: '127.0.0.1', port, localAddress: opts.localAddress }, () => resolve(s));
       s.once('error', reject);
     });
     const c = new Imap(sock);

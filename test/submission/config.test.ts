@@ -26,6 +26,7 @@ test('defaults: submission fix-ups on, qualify with the first domain, no masquer
   assert.equal(c.sendmail.untrusted_sender, 'warn');
   assert.equal(c.smtp.auth, false);
   assert.equal(c.auth.scram_iterations, 10000);
+  assert.equal(c.auth.cache_ttl, 60);
 });
 
 test('settings are read, and mistakes name FILE:LINE', () => {
