@@ -7,6 +7,7 @@ import { SelectedMailbox } from '../selected.js';
 import { parseSequenceSet, resolveRanges, inRanges, formatSet } from '../sequence.js';
 import type { Mailbox } from '../../store/types.js';
 import type { Piece } from '../writer.js';
+import { Wildcard } from '../wildcard.js';
 
 const AUTHED = ['authenticated', 'selected'] as const;
 const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
@@ -145,13 +146,13 @@ async function visible(s: Session, cyrusForm = false): Promise<Map<string, Entry
   return out;
 }
 
-function patternRegex(ref: string, pattern: string): RegExp[] {
+/** The reference and the pattern joined (RFC 9051 6.3.9), matched without a regex (wildcard.ts). */
+function patternMatchers(ref: string, pattern: string): Wildcard[] {
   let full = pattern;
   if (ref && !pattern.startsWith(SEP)) full = ref.endsWith(SEP) || !ref ? ref + pattern : ref + SEP + pattern;
-  const body = full.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/%/g, `[^${SEP}]*`);
-  const res = [new RegExp(`^${body}$`, 's')];
+  const res = [new Wildcard(full, SEP)];
   // INBOX is case-insensitive (RFC 9051 5.1).
-  if (/^inbox/i.test(full)) res.push(new RegExp(`^INBOX${body.slice(5)}$`, 's'));
+  if (/^inbox/i.test(full)) res.push(new Wildcard(`INBOX${full.slice(5)}`, SEP));
   return res;
 }
 
@@ -203,8 +204,8 @@ async function list(s: Session, c: Parameters<CommandSpec['run']>[1], lsub: bool
     return;
   }
   const all = await visible(s, patterns.some((p) => /^user[.%*]/i.test(ref + p)));
-  const res = patterns.flatMap((p) => patternRegex(ref, p));
-  const matches = (n: string) => res.some((r) => r.test(n));
+  const res = patterns.flatMap((p) => patternMatchers(ref, p));
+  const matches = (n: string) => res.some((r) => r.matches(n));
   const subscribedOnly = lsub || sel.has('SUBSCRIBED');
   const pieces: Piece[][] = [];
   for (const e of [...all.values()].sort((a, b) => cmpNames(a.name, b.name))) {
