@@ -3,7 +3,7 @@ import type { Store } from '../store/types.js';
 import type { Logger } from '../log/logger.js';
 import type { AccountSecret, Authenticator, AuthOutcome, AuthService } from './types.js';
 import { DUMMY_HASH, verifyPassword } from './password.js';
-import { FailureLedger } from './throttle.js';
+import { clientKey, FailureLedger } from './throttle.js';
 import { LoginCache } from './login-cache.js';
 import { decoySecret } from './decoy.js';
 import { deriveSecret, type DeriveOptions, type SecretScheme } from './secrets.js';
@@ -62,16 +62,16 @@ export class PasswordAuthenticator implements Authenticator {
   }
 
   isThrottled(clientAddress: string): boolean {
-    return this.ledger.clientThrottled(clientAddress);
+    return this.ledger.clientThrottled(clientKey(clientAddress));
   }
 
   /** Whether this attempt gets checked at all; an account under attack makes it wait first. */
   private async admit(account: string, clientAddress: string, what: string): Promise<boolean> {
-    if (!this.ledger.throttled(clientAddress, account)) {
+    if (!this.ledger.throttled(clientKey(clientAddress), account)) {
       if (!this.ledger.underAttack(account)) return true;
       await sleep(ATTACK_DELAY_MS);
       // The attempts that waited with this one may have pushed this address over its limit.
-      if (!this.ledger.throttled(clientAddress, account)) return true;
+      if (!this.ledger.throttled(clientKey(clientAddress), account)) return true;
     }
     this.log.warn(null, `auth throttled: ${what}`);
     return false;
@@ -84,7 +84,7 @@ export class PasswordAuthenticator implements Authenticator {
     if (!(await this.admit(address, clientAddress, what))) return { ok: false, reason: 'throttled' };
     const stored = await this.store.getPasswordHash(address);
     if (stored !== null && this.cache.hit(address, password, stored)) {
-      this.ledger.succeed(clientAddress, address);
+      this.ledger.succeed(clientKey(clientAddress), address);
       this.log.info(null, `auth ok: ${what}, cached`);
       return { ok: true, user: address };
     }
@@ -92,12 +92,12 @@ export class PasswordAuthenticator implements Authenticator {
     const ok = (await verifyPassword(password, stored ?? DUMMY_HASH)) && stored !== null;
     if (ok) {
       this.cache.remember(address, password, stored);
-      this.ledger.succeed(clientAddress, address);
+      this.ledger.succeed(clientKey(clientAddress), address);
       this.log.info(null, `auth ok: ${what}`);
       await this.fillSecrets(address, password, stored);
       return { ok: true, user: address };
     }
-    this.ledger.fail(clientAddress, address);
+    this.ledger.fail(clientKey(clientAddress), address);
     this.log.notice(null, `auth failed: ${what}`);
     return { ok: false, reason: 'bad-credentials' };
   }
@@ -134,11 +134,11 @@ export class PasswordAuthenticator implements Authenticator {
     const address = user ?? this.qualify(login);
     const what = `service=${service}, mechanism=${mechanism}, user=${address}, client=${clientAddress}`;
     if (ok && user) {
-      this.ledger.succeed(clientAddress, address);
+      this.ledger.succeed(clientKey(clientAddress), address);
       this.log.info(null, `auth ok: ${what}`);
       return { ok: true, user };
     }
-    this.ledger.fail(clientAddress, address);
+    this.ledger.fail(clientKey(clientAddress), address);
     this.log.notice(null, `auth failed: ${what}`);
     return { ok: false, reason: 'bad-credentials' };
   }

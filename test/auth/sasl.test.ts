@@ -213,6 +213,18 @@ test('throttling: per client address even with the right password; an account un
   assert.match(text, /auth throttled: mechanism=SCRAM-SHA-256, user=usr@example\.test, client=203\.0\.113\.1\n/);
 });
 
+test('throttling counts an IPv6 client per /64: stepping to another address of the same /64 does not buy more guesses; an IPv4-mapped address is its IPv4 address', { timeout: 30000 }, async () => {
+  const cfg = configWith(ALL, 2);
+  const auth = makeAuthenticator(cfg, store, db, log);
+  const plain = (from: string, pw: string) => exchange(cfg, 'PLAIN', () => Buffer.alloc(0), { auth, clientAddress: from, initial: Buffer.from(`\0usr@example.test\0${pw}`) });
+  assert.deepEqual((await plain('2001:db8:1:2::1', 'bad')).step, { kind: 'done', outcome: { ok: false, reason: 'bad-credentials' } });
+  assert.deepEqual((await plain('2001:db8:1:2:ffff::9', 'bad')).step, { kind: 'done', outcome: { ok: false, reason: 'bad-credentials' } });
+  assert.deepEqual((await plain('2001:0db8:0001:0002::77', PASSWORD)).step, { kind: 'done', outcome: { ok: false, reason: 'throttled' } });
+  assert.deepEqual((await plain('2001:db8:1:3::1', PASSWORD)).step, { kind: 'done', outcome: { ok: true, user: 'usr@example.test' } }, 'the next /64 is another client');
+  for (let i = 0; i < 2; i++) await plain('::ffff:198.51.100.77', 'bad');
+  assert.deepEqual((await plain('198.51.100.77', PASSWORD)).step, { kind: 'done', outcome: { ok: false, reason: 'throttled' } });
+});
+
 test('offered mechanisms: no PLAIN/LOGIN without TLS unless allowed (S18 A p); the default for a service that passes no list is PLAIN LOGIN', () => {
   assert.deepEqual(offeredMechanisms(false, false, ALL), ['SCRAM-SHA-256', 'SCRAM-SHA-1', 'DIGEST-MD5', 'CRAM-MD5']);
   assert.deepEqual(offeredMechanisms(true, false, ALL), ['SCRAM-SHA-256', 'SCRAM-SHA-1', 'DIGEST-MD5', 'CRAM-MD5', 'PLAIN', 'LOGIN']);
