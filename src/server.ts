@@ -19,6 +19,7 @@ import { LocalRecipients } from './delivery/local-recipients.js';
 import { ExternalDelivery } from './delivery/external.js';
 import { Resolver } from './dns/resolver.js';
 import { openMaps } from './maps/index.js';
+import { checkNamedFiles } from './maps/check.js';
 import { Policy } from './policy/engine.js';
 import { ensureCertificate, TlsContexts } from './tls/certs.js';
 import { startSmtp, startSubmission } from './smtp/server.js';
@@ -57,6 +58,8 @@ function bindError(service: string, l: ListenAddress, e: NodeJS.ErrnoException):
 }
 
 export async function startServer(config: Config): Promise<RunningServer> {
+  // Fail closed: a missing, unreadable or broken map stops the start (issue 9 item 10).
+  checkNamedFiles(config);
   const log = new Logger(config.hostname, config.log.level, config.log.file);
   mkdirSync(config.data_dir, { recursive: true });
   const db = openDatabase(config.data_dir);

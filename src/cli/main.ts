@@ -5,6 +5,7 @@ import { findConfigFile, loadConfig } from '../config/load.js';
 import { ConfigError } from '../config/errors.js';
 import type { Config } from '../config/types.js';
 import { parseAliases } from '../config/aliases.js';
+import { checkNamedFiles } from '../maps/check.js';
 import { openDatabase } from '../store/db.js';
 import { BlobStore } from '../store/blobs.js';
 import { SqliteStore } from '../store/sqlite.js';
@@ -124,7 +125,8 @@ async function userCommand(cfg: Config, args: string[], opts: Record<string, str
 function aliasesCommand(cfg: Config): number {
   const file = cfg.maps.aliases;
   if (!file) throw new Error(`no aliases file configured ([maps] aliases in ${cfg.file}); the built-in postmaster and MAILER-DAEMON aliases apply`);
-  if (!existsSync(file)) throw new Error(`${file}: no such file`);
+  // Every named file, as at the server's start: newaliases is how admins check their edits.
+  checkNamedFiles(cfg);
   const text = readFileSync(file, 'utf8');
   const aliases = parseAliases(text, file);
   let longest = 0;

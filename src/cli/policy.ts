@@ -5,7 +5,8 @@ import { openDatabase } from '../store/db.js';
 import { AddressResolver, userLookup } from '../delivery/resolve.js';
 import { LocalRecipients } from '../delivery/local-recipients.js';
 import { Resolver } from '../dns/resolver.js';
-import { mapErrors, openMaps } from '../maps/index.js';
+import { openMaps } from '../maps/index.js';
+import { checkNamedFiles } from '../maps/check.js';
 import { Policy } from '../policy/engine.js';
 import { formatEntry, replyText, type LedgerEntry } from '../policy/ledger.js';
 import type { Reply } from '../smtp/codes.js';
@@ -30,8 +31,9 @@ export async function policyCommand(cfg: Config, args: string[], opts: Record<st
   const auth = typeof opts.auth === 'string' ? opts.auth : null;
 
   const log = new Logger(cfg.hostname, 0, null);
+  // The same check as the server's start: a map it would refuse to start with is an error here too.
+  checkNamedFiles(cfg);
   const maps = openMaps(cfg, null);
-  for (const e of mapErrors(maps)) console.log(`warning: ${e} (a running server keeps the last good version; nothing of this file is used here)`);
   const db = openDatabase(cfg.data_dir);
   try {
     const resolver = new AddressResolver(cfg, userLookup(db), log, maps);

@@ -22,7 +22,7 @@ export function findConfigFile(explicit: string | undefined): string {
  * Finds the line where `table.key` is set, for messages. TOML has no parser that keeps
  * positions, so we scan: it is enough for a hand-written config file.
  */
-function lineOf(text: string, path: string[]): number {
+export function lineOf(text: string, path: string[]): number {
   const lines = text.split('\n');
   let table = '';
   const wantTable = path.slice(0, -1).join('.');
@@ -148,6 +148,11 @@ export function loadConfig(file: string): Config {
   } catch (e) {
     throw new Error(`cannot read configuration ${path}: ${(e as Error).message}`);
   }
+  return parseConfig(text, path);
+}
+
+/** Validates the text of a config file read from `path` (no I/O: the fuzz tests call it directly). */
+export function parseConfig(text: string, path: string): Config {
   let raw: Record<string, unknown>;
   try {
     raw = parse(text) as Record<string, unknown>;

@@ -22,10 +22,3 @@ export function openMaps(config: Config, log: Logger | null): Maps {
     localHostNames: new WatchedFile('local-host-names', m.local_host_names, parseLocalHostNames, () => new DomainList(), log),
   };
 }
-
-/** Every map whose file on disk has a mistake, as "FILE:LINE: problem". */
-export function mapErrors(maps: Maps): string[] {
-  return Object.values(maps)
-    .map((w: WatchedFile<unknown>) => (w.reload(), w.error))
-    .filter((e): e is string => e !== null);
-}

@@ -86,7 +86,7 @@ test('comments: # anywhere outside quotes; CRLF; blank lines keep line numbers',
   assert.deepEqual(mapLines('\r\n# x\r\n  k v # c\r\n\r\nk2 v2'), [{ n: 3, text: 'k v' }, { n: 5, text: 'k2 v2' }]);
 });
 
-test('a watched map is re-read on change; a bad version keeps the last good one; a removed file is an empty map', () => {
+test('a watched map is re-read on change; a bad or removed version keeps the last good one', () => {
   const dir = mkdtempSync(join(tmpdir(), 'correo-maps-'));
   try {
     const file = join(dir, 'access');
@@ -101,8 +101,10 @@ test('a watched map is re-read on change; a bad version keeps the last good one;
     utimesSync(file, new Date(), new Date(Date.now() + 4000));
     assert.equal(w.get().client('1.2.3.4', null)?.action.kind, 'OK');
     assert.equal(w.error, null);
+    // Fail closed (issue 9 item 10): a removed file no longer empties the map.
     rmSync(file);
-    assert.equal(w.get().size, 0);
+    assert.equal(w.get().client('1.2.3.4', null)?.action.kind, 'OK');
+    assert.match(w.error ?? '', /access: no such file/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
