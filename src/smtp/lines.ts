@@ -12,7 +12,8 @@
  * - An overlong line is reported once as `too-long` as soon as it passes the limit, then its
  *   bytes are discarded up to the next LF without being buffered; every further `max` octets
  *   of the same line are reported as `too-long-more` so that the session can count them as
- *   errors and hang up on a flood with no line ends.
+ *   errors and hang up on a flood with no line ends. The frames depend only on the bytes,
+ *   never on how they were cut into packets (test/fuzz/smtp.test.ts).
  */
 
 export type Frame =
@@ -33,6 +34,8 @@ export class LineFramer {
   private scanned = 0;
   /** Inside an overlong line: octets dropped since the last report; -1 when not discarding. */
   private discarding = -1;
+  /** The overlong line's LF has been seen: it is over once its reports are out. */
+  private lineEnded = false;
 
   constructor(private readonly max: number) {}
 
@@ -60,17 +63,18 @@ export class LineFramer {
         this.discarding -= this.max;
         return { kind: 'too-long-more' };
       }
+      if (this.lineEnded) {
+        this.discarding = -1;
+        this.lineEnded = false;
+      }
       if (this.pos >= buf.length) return null;
       const i = this.pos;
       const lf = buf.indexOf(LF, Math.max(i, this.scanned));
       if (this.discarding >= 0) {
-        if (lf < 0) {
-          this.discarding += buf.length - i;
-          this.pos = buf.length;
-          continue;
-        }
-        this.discarding = -1;
-        this.pos = lf + 1;
+        // Every octet of the line counts, wherever the packets were cut.
+        this.discarding += (lf < 0 ? buf.length : lf) - i;
+        this.pos = lf < 0 ? buf.length : lf + 1;
+        this.lineEnded = lf >= 0;
         continue;
       }
       if (lf < 0) {
@@ -85,7 +89,12 @@ export class LineFramer {
         return null;
       }
       this.pos = lf + 1;
-      if (lf + 1 - i > this.max) return { kind: 'too-long' };
+      if (lf + 1 - i > this.max) {
+        // Reported as if it had arrived without its LF: the same frames for any cut.
+        this.discarding = lf - i - this.max;
+        this.lineEnded = true;
+        return { kind: 'too-long' };
+      }
       if (lf > i && buf[lf - 1] === CR) return { kind: 'line', line: buf.subarray(i, lf - 1) };
       return { kind: 'bare-lf' };
     }
@@ -104,5 +113,6 @@ export class LineFramer {
     this.pos = 0;
     this.scanned = 0;
     this.discarding = -1;
+    this.lineEnded = false;
   }
 }

@@ -23,6 +23,8 @@ const CASES: [string, string, number, string[]][] = [
   ['line of exactly max octets with CRLF', 'x'.repeat(14) + '\r\n', 16, ['line:' + 'x'.repeat(14)]],
   ['one over max', 'x'.repeat(15) + '\r\nNOOP\r\n', 16, ['too-long', 'line:NOOP']],
   ['partial line is kept', 'NOO', 512, []],
+  // Fuzz counterexample (test/fuzz/smtp.test.ts): whole, this line gave one report; cut, five.
+  ['overlong line counted the same however it is cut', 'x'.repeat(40) + '\r\nNOOP\r\n', 8, ['too-long', 'too-long-more', 'too-long-more', 'too-long-more', 'too-long-more', 'line:NOOP']],
 ];
 
 test('line framer: cases, cut at every byte boundary', () => {
