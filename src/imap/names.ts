@@ -1,6 +1,6 @@
 import type { Mailbox, User } from '../store/types.js';
 import { decodeMutf7, encodeMutf7 } from './mutf7.js';
-import { bad, no } from './errors.js';
+import { bad, no, type ImapError } from './errors.js';
 import { astr, type Piece } from './writer.js';
 import type { Session } from './session.js';
 
@@ -80,17 +80,27 @@ export async function resolve(s: Session, name: string): Promise<Resolved> {
     }
   }
   const owner = ownerAddr === me.address ? { id: me.id, address: me.address } : await store.getUser(ownerAddr);
-  if (!owner) throw no(`no such user ${ownerAddr}`, 'NONEXISTENT');
+  // Admins may learn which accounts exist; others get the answer of a hidden mailbox.
+  if (!owner) throw me.admin ? no(`no such user ${ownerAddr}`, 'NONEXISTENT') : hidden();
   const own = owner.id === me.id;
   const mailbox = local ? await store.getMailbox(owner.id, local) : null;
   let rights = ALL_RIGHTS;
   if (!own && !me.admin) {
     rights = mailbox ? await rightsOf(s, mailbox.id) : '';
     // RFC 4314 6: without "l" (or "r"), the mailbox's existence is not revealed.
-    if (!rights.includes('l') && !rights.includes('r')) throw no('no such mailbox', 'NONEXISTENT');
+    if (!rights.includes('l') && !rights.includes('r')) throw hidden();
   }
   const display = own ? local : `${OTHER_USERS}${SEP}${owner.address}${local ? SEP + local : ''}`;
   return { owner, local, mailbox, rights, display, own };
+}
+
+/**
+ * RFC 4314 6: one answer for a name in another user's tree that the user may not know about,
+ * whether the user, the mailbox or the right to see it is missing (issue 9 item 8: "no such
+ * user" for unknown accounts told which accounts exist).
+ */
+export function hidden(): ImapError {
+  return no('no such mailbox', 'NONEXISTENT');
 }
 
 export async function rightsOf(s: Session, mailboxId: number): Promise<string> {
@@ -106,6 +116,14 @@ export function qualify(s: Session, login: string): string {
   const l = login.toLowerCase();
   if (!l.includes('@') && s.ctx.config.domains.length === 1) return `${l}@${s.ctx.config.domains[0]}`;
   return l;
+}
+
+/**
+ * RFC 4314 4: on APPEND, COPY and MOVE, flags the user has no right to set are dropped
+ * silently: \Seen needs "s", \Deleted "t", any other flag or keyword "w".
+ */
+export function permittedFlags(rights: string, flags: string[]): string[] {
+  return flags.filter((f) => rights.includes(f === '\\Seen' ? 's' : f === '\\Deleted' ? 't' : 'w'));
 }
 
 export function need(r: Resolved, right: string, what: string): void {

@@ -312,7 +312,7 @@ export class SqliteStore implements Store {
     return this.q.msgRange.all(mailboxId, lo, hi).filter((r) => want.has(r.uid));
   }
 
-  async copyMessages(fromMailboxId: number, uids: number[], toMailboxId: number, move: boolean): Promise<CopyResult> {
+  async copyMessages(fromMailboxId: number, uids: number[], toMailboxId: number, move: boolean, keepFlags?: (flags: string[]) => string[]): Promise<CopyResult> {
     const res = this.relaxed(() => this.db.transaction(() => {
       const rows = this.rowsByUid(fromMailboxId, uids);
       const byUid = new Map(rows.map((r) => [r.uid, r]));
@@ -322,7 +322,7 @@ export class SqliteStore implements Store {
       this.checkQuota(toMailboxId, bytes, ordered.length);
       const records: MessageRecord[] = [];
       for (const r of ordered) {
-        records.push(this.appendInTransaction({ mailboxId: toMailboxId, blobId: r.blob_id, size: r.size, internalDate: r.internaldate, flags: r.flags ? r.flags.split(' ') : [] }));
+        records.push(this.appendInTransaction({ mailboxId: toMailboxId, blobId: r.blob_id, size: r.size, internalDate: r.internaldate, flags: copiedFlags(r.flags, keepFlags) }));
       }
       if (move && ordered.length) {
         const modseq = this.q.bumpModseq.get(fromMailboxId)!.highestmodseq;
@@ -455,4 +455,10 @@ export class SqliteStore implements Store {
     if (this.toCollect.size) await this.collect([...this.toCollect]).catch(() => undefined);
     this.db.close();
   }
+}
+
+/** A copy's flags: the original's, filtered when the target restricts them. */
+function copiedFlags(stored: string | null, keep?: (flags: string[]) => string[]): string[] {
+  const flags = stored ? stored.split(' ') : [];
+  return keep ? keep(flags) : flags;
 }

@@ -99,7 +99,8 @@ export interface Store {
   changesSince(mailboxId: number, modSeq: number): Promise<{ messages: MessageRecord[]; expunged: number[]; highestModSeq: number }>;
   updateFlags(mailboxId: number, uids: number[], op: FlagOp, flags: string[], unchangedSince?: number): Promise<FlagResult>;
   /** Copies (or moves) messages; the new UIDs are in the order of `uids`. Throws QuotaExceededError. */
-  copyMessages(fromMailboxId: number, uids: number[], toMailboxId: number, move: boolean): Promise<CopyResult>;
+  /** `keepFlags` chooses the copies' flags from the originals' (IMAP ACL, RFC 4314 4); absent, all are kept. */
+  copyMessages(fromMailboxId: number, uids: number[], toMailboxId: number, move: boolean, keepFlags?: (flags: string[]) => string[]): Promise<CopyResult>;
   /** Expunges by UID; returns the UIDs that were removed. */
   expungeUids(mailboxId: number, uids: number[]): Promise<number[]>;
   getAcl(mailboxId: number): Promise<AclEntry[]>;

@@ -1,7 +1,7 @@
 import { open as fsOpen } from 'node:fs/promises';
 import type { CommandSpec, Session } from '../session.js';
 import { bad, no } from '../errors.js';
-import { decodeName, need, resolve } from '../names.js';
+import { decodeName, need, permittedFlags, resolve } from '../names.js';
 import { parseDateTime } from '../args.js';
 import { newQueueId } from '../../queue/ids.js';
 import { QuotaExceededError, type AppendRequest } from '../../store/types.js';
@@ -68,7 +68,7 @@ export const appendCommands: Record<string, CommandSpec> = {
           if (!m.body.length) throw no('empty message', 'CANNOT');
           const blobId = await writeBlob(s, m.body);
           blobIds.push(blobId);
-          reqs.push({ mailboxId: mb.id, blobId, size: m.body.length, internalDate: m.date, flags: m.flags, newBlob: { mime: mimeJsonOf(m.body) } });
+          reqs.push({ mailboxId: mb.id, blobId, size: m.body.length, internalDate: m.date, flags: permittedFlags(r.rights, m.flags), newBlob: { mime: mimeJsonOf(m.body) } });
         }
         const recs = await s.ctx.store.appendAtomic(reqs);
         s.shared.notifier.changed(mb.id);

@@ -1,6 +1,6 @@
 import type { CommandSpec, Session, Command } from '../session.js';
 import { no } from '../errors.js';
-import { decodeName, need, resolve } from '../names.js';
+import { ALL_RIGHTS, decodeName, need, permittedFlags, resolve } from '../names.js';
 import { formatSet } from '../sequence.js';
 import { QuotaExceededError } from '../../store/types.js';
 
@@ -23,7 +23,8 @@ async function copy(s: Session, c: Command, move: boolean) {
   if (!uids.length) return move || c.uid ? `${c.verb} completed (no messages)` : undefined;
   let res;
   try {
-    res = await s.ctx.store.copyMessages(box.mailbox.id, uids, r.mailbox.id, move && r.mailbox.id !== box.mailbox.id);
+    const keep = r.rights === ALL_RIGHTS ? undefined : (flags: string[]) => permittedFlags(r.rights, flags);
+    res = await s.ctx.store.copyMessages(box.mailbox.id, uids, r.mailbox.id, move && r.mailbox.id !== box.mailbox.id, keep);
   } catch (e) {
     if (e instanceof QuotaExceededError) throw no(`over quota: ${e.message}`, 'OVERQUOTA');
     throw e;
