@@ -281,7 +281,7 @@ export class Session {
       return this.replyLines(Reply.mechanismsFollow, offered);
     }
     const mech = args[0].toUpperCase();
-    const exchange = startExchange(mech, offered, { auth: this.ctx.auth, service: 'pop3', clientAddress: this.t.clientAddress });
+    const exchange = startExchange(mech, offered, { auth: this.ctx.auth, service: 'pop3', clientAddress: this.t.clientAddress, hostname: this.ctx.config.hostname });
     if (!exchange) {
       return this.reply(PLAINTEXT_MECHANISMS.includes(mech) && !this.plaintextAllowed ? Reply.plaintextDisallowed : Reply.unknownMechanism);
     }

@@ -5,6 +5,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash, createHmac } from 'node:crypto';
+import { digestResponse, parseDirectives } from '../../src/auth/sasl-digest.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { python, RawClient } from './helpers.js';
 
@@ -179,5 +181,36 @@ out({'capa': capa, 'login': login, 'auth': auth})
     assert.match(open.readLog(), /login: user=usr1@example\.test, client=127\.0\.0\.1, method=USER, tls=no/);
   } finally {
     await open.stop();
+  }
+});
+
+test('AUTH DIGEST-MD5 and CRAM-MD5 (when enabled): the challenge names this host, whose realm the stored secret was made for, and the user logs in', { timeout: 60000 }, async () => {
+  const srv = await startServer({ toml: '[auth]\nmechanisms = ["DIGEST-MD5", "CRAM-MD5", "SCRAM-SHA-256", "PLAIN", "LOGIN"]\n' });
+  try {
+    await srv.addUser('usr1@example.test', 'secret1');
+    const c = await RawClient.connect(srv.ports.pop3);
+    try {
+      await c.line();
+      const ch = Buffer.from((await c.cmd('AUTH DIGEST-MD5')).slice(2), 'base64').toString();
+      const d = parseDirectives(ch)!;
+      assert.equal(d.get('realm'), 'mail.example.test');
+      const v = { ha1: createHash('md5').update('usr1@example.test:mail.example.test:secret1').digest(), nonce: d.get('nonce')!, cnonce: 'c1c2', nc: '00000001', qop: 'auth', uri: 'pop/mail.example.test' };
+      const resp = `username="usr1@example.test",realm="mail.example.test",nonce="${v.nonce}",cnonce="c1c2",nc=00000001,qop=auth,digest-uri="pop/mail.example.test",response=${digestResponse(v, 'client')}`;
+      assert.match(await c.cmd(Buffer.from(resp).toString('base64')), /^\+ /, 'rspauth');
+      assert.match(await c.cmd(''), /^\+OK Maildrop has 0 messages/);
+    } finally {
+      c.destroy();
+    }
+    const m = await RawClient.connect(srv.ports.pop3);
+    try {
+      await m.line();
+      const ch = Buffer.from((await m.cmd('AUTH CRAM-MD5')).slice(2), 'base64').toString();
+      assert.match(ch, /^<\d+\.\d+@mail\.example\.test>$/);
+      assert.match(await m.cmd(Buffer.from(`usr1@example.test ${createHmac('md5', 'secret1').update(ch).digest('hex')}`).toString('base64')), /^\+OK Maildrop has 0 messages/);
+    } finally {
+      m.destroy();
+    }
+  } finally {
+    await srv.stop();
   }
 });
