@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
  */
 export class LoadClient {
   private buf: Buffer = Buffer.alloc(0);
-  private waiting: { tag: string; resolve: (r: { ok: boolean; text: string; bytes: number }) => void; reject: (e: Error) => void } | null = null;
+  private waiting: { tag: string; resolve: (r: { ok: boolean; text: string; bytes: number }) => void; reject: (e: Error) => void; orContinuation?: boolean } | null = null;
   private n = 0;
   private scanFrom = 0;
   private lineStart = 0;
@@ -62,7 +62,10 @@ export class LoadClient {
       this.collected += line.length + 2;
       const w = this.waiting;
       if (w) {
-        if (w.tag === '*' && line[0] === 0x2a) {
+        if (w.orContinuation && line[0] === 0x2b /* + */) {
+          this.waiting = null;
+          w.resolve({ ok: true, text: line.toString('latin1'), bytes: this.collected });
+        } else if (w.tag === '*' && line[0] === 0x2a) {
           this.waiting = null;
           w.resolve({ ok: true, text: line.toString('latin1'), bytes: this.collected });
         } else if (line.length > w.tag.length && line.toString('latin1', 0, w.tag.length + 1) === w.tag + ' ') {
@@ -86,6 +89,19 @@ export class LoadClient {
       this.waiting = { tag, resolve, reject };
       if (data) this.sock.write(Buffer.concat([Buffer.from(`${tag} ${line}\r\n`), data, Buffer.from('\r\n')]));
       else this.sock.write(`${tag} ${line}\r\n`);
+    });
+  }
+
+  /**
+   * A command that may get continuation requests (AUTHENTICATE): sends `line` (the command with
+   * its tag the first time, then the client's answers) and resolves with the next "+" line or
+   * the command's tagged line, whichever comes first.
+   */
+  exchange(line: string, first: boolean): Promise<{ ok: boolean; text: string; continuation: boolean }> {
+    const tag = first ? `c${++this.n}` : `c${this.n}`;
+    return new Promise((resolve, reject) => {
+      this.waiting = { tag, orContinuation: true, reject, resolve: (r) => resolve({ ...r, continuation: r.text.startsWith('+') }) };
+      this.sock.write(first ? `${tag} ${line}\r\n` : `${line}\r\n`);
     });
   }
 

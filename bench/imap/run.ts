@@ -25,6 +25,8 @@ const IDLE = envInt('BENCH_IDLE', 5000);
 const ONLY = envList('BENCH_ONLY', 'dovecot,correo');
 const IDLE_ONLY = envList('BENCH_IDLE_ONLY', ONLY.join(','));
 const PROFILE = process.env.BENCH_PROFILE === '1';
+/** How Correo's IDLE sessions log in: scram (cheap with the client's cached keys) or login (a scrypt check each). */
+const IDLE_LOGIN = (process.env.BENCH_IDLE_LOGIN ?? 'scram').toLowerCase();
 const here = dirname(fileURLToPath(import.meta.url));
 
 function corpusDir(): string {
@@ -71,7 +73,7 @@ async function runServer(name: string, dir: string): Promise<ServerResult> {
     let idle: IdleResult | null = null;
     if (IDLE > 0 && IDLE_ONLY.includes(name)) {
       await t.restart();
-      idle = await idleMemory(t, IDLE, USERS);
+      idle = await idleMemory(t, IDLE, USERS, name === 'correo' && IDLE_LOGIN === 'scram');
       console.error(`${name}: ${idle.sessions} IDLE sessions: ${mb(idle.bytes)} PSS, ${mb(idle.rss)} RSS`);
     }
     return { fill: fillSec, mix: mixR, login, idle, load: `${loadBefore}-${load()}` };
@@ -103,6 +105,7 @@ function mixTable(results: Record<string, ServerResult>): void {
 const LOGIN_COMMANDS = ['connect', 'LOGIN', 'SELECT', 'FETCH', 'STORE', 'APPEND', 'EXPUNGE', 'LOGOUT'];
 
 function loginTable(results: Record<string, ServerResult>): void {
+  if (!Object.values(results).some((r) => r.login)) return;
   console.log(`\nLogin-heavy: ${LOGIN_CLIENTS} clients for ${LOGIN_SECONDS} s, each session connect, LOGIN, SELECT, 2 FETCH, STORE, APPEND, STORE + EXPUNGE, LOGOUT; average ms per command`);
   const rows = Object.entries(results).filter(([, r]) => r.login).map(([name, r]) => {
     const l = r.login!;

@@ -9,6 +9,7 @@
 import { LoadClient } from './client.js';
 import { PASSWORD, user, type MailTarget } from '../lib/mail-servers.js';
 import { Latencies } from '../lib/latency.js';
+import { scramLogin } from './scram.js';
 import { MemorySampler, treeCpuSeconds, treeRssBytes } from '../lib/proc.js';
 
 export function appendArgs(m: Buffer): [string, Buffer] {
@@ -153,8 +154,11 @@ export interface IdleResult {
   base: number;
 }
 
-/** `count` sessions logged in, INBOX selected, in IDLE; the server's summed PSS with them all open. */
-export async function idleMemory(t: MailTarget, count: number, users: number): Promise<IdleResult> {
+/**
+ * `count` sessions logged in, INBOX selected, in IDLE; the server's summed PSS with them all open.
+ * `scram`: log in with SCRAM-SHA-256 and client-side cached keys (see scram.ts) instead of LOGIN.
+ */
+export async function idleMemory(t: MailTarget, count: number, users: number, scram: boolean): Promise<IdleResult> {
   const base = new MemorySampler(() => t.pid());
   base.sample();
   const clients: LoadClient[] = [];
@@ -162,7 +166,12 @@ export async function idleMemory(t: MailTarget, count: number, users: number): P
   try {
     for (let i = 0; i < count; i += batch) {
       const made = await Promise.all(Array.from({ length: Math.min(batch, count - i) }, async (_, j) => {
-        const c = await login(t, (i + j) % users);
+        const u = (i + j) % users;
+        let c: LoadClient;
+        if (scram) {
+          c = await LoadClient.open('127.0.0.1', t.imapPort);
+          await scramLogin(c, user(u), PASSWORD);
+        } else c = await login(t, u);
         const r = await c.cmd('SELECT INBOX');
         if (!r.ok) throw new Error(`${t.name}: SELECT failed`);
         await c.idle();

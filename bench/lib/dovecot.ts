@@ -37,6 +37,22 @@ function passwordHash(password: string, scheme: string): string {
   return r.stdout.trim();
 }
 
+/** A login service on one loopback port (its TLS twin off); each login process serves many clients (service_count = 0). */
+function loginService(proto: 'imap' | 'pop3', port: number | undefined, clients: number): string {
+  return `service ${proto}-login {
+  inet_listener ${proto} {
+    address = 127.0.0.1
+    port = ${port ?? 0}
+  }
+  inet_listener ${proto}s {
+    port = 0
+  }
+  service_count = 0
+  process_min_avail = 2
+  client_limit = ${clients}
+}`;
+}
+
 function dovecotConf(s: DovecotSetup, nobody: string, nogroup: string): string {
   const protocols = [s.imapPort ? 'imap' : '', s.pop3Port ? 'pop3' : ''].filter(Boolean).join(' ');
   const d = s.dir;
@@ -68,30 +84,8 @@ userdb {
   driver = static
   args = uid=${nobody} gid=${nogroup} home=${d}/home/%u
 }
-service imap-login {
-  inet_listener imap {
-    address = 127.0.0.1
-    port = ${s.imapPort ?? 0}
-  }
-  inet_listener imaps {
-    port = 0
-  }
-  service_count = 0
-  process_min_avail = 2
-  client_limit = 12000
-}
-service pop3-login {
-  inet_listener pop3 {
-    address = 127.0.0.1
-    port = ${s.pop3Port ?? 0}
-  }
-  inet_listener pop3s {
-    port = 0
-  }
-  service_count = 0
-  process_min_avail = 2
-  client_limit = 1000
-}
+${loginService('imap', s.imapPort, 12000)}
+${loginService('pop3', s.pop3Port, 1000)}
 service imap-urlauth-login {
   process_limit = 1
 }

@@ -20,11 +20,11 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** A Markdown table, first column left-aligned, the others right-aligned (figures). */
-export function markdownTable(head: string[], rows: string[][]): string {
+/** A Markdown table, the first `left` columns left-aligned (names), the others right-aligned (figures). */
+export function markdownTable(head: string[], rows: string[][], left = 1): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const line = (cells: string[]) => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ') + ' |';
-  const rule = '|' + widths.map((w, i) => '-'.repeat(w + 1) + (i === 0 ? '-' : ':')).join('|') + '|';
+  const line = (cells: string[]) => '| ' + cells.map((c, i) => (i < left ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ') + ' |';
+  const rule = '|' + widths.map((w, i) => '-'.repeat(w + 1) + (i < left ? '-' : ':')).join('|') + '|';
   return [line(head), rule, ...rows.map(line)].join('\n');
 }
 

@@ -16,10 +16,11 @@ const rows: SummaryRow[] = existsSync(file)
   : [];
 const fmt = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(2));
 console.log(markdownTable(
-  ['bench', 'figure', 'Correo', 'reference', 'against', 'ratio', 'aim', 'aim met'],
+  ['bench', 'figure', 'against', 'Correo', 'reference', 'ratio', 'aim', 'aim met'],
   rows.map((r) => {
     const x = ratio(r);
-    return [r.bench, r.metric, fmt(r.correo), fmt(r.reference), r.against, `${x.toFixed(2)}x`, r.aim ? `>= ${r.aim}x` : '', r.aim ? (x >= r.aim ? 'yes' : 'no') : ''];
+    return [r.bench, r.metric, r.against, fmt(r.correo), fmt(r.reference), `${x.toFixed(2)}x`, r.aim ? `>= ${r.aim}x` : '', r.aim ? (x >= r.aim ? 'yes' : 'no') : ''];
   }),
+  3,
 ));
 console.log('\nratio: Correo/reference, or reference/Correo where lower is better (CPU, latency, memory): above 1 is Correo ahead.');
