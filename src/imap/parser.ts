@@ -211,11 +211,13 @@ export class CommandParser {
         case 'line': {
           const i = this.buf.indexOf(LF);
           if (i < 0) {
-            if (this.buf.length > this.limits.maxLineLength) return this.longLine();
+            // Still a good line if what came is at most the limit, then perhaps its CR.
+            const cr = this.buf[this.buf.length - 1] === CR ? 1 : 0;
+            if (this.buf.length > this.limits.maxLineLength + cr) return this.longLine();
             return null;
           }
-          if (i > this.limits.maxLineLength + 1) return this.longLine();
           const end = i > 0 && this.buf[i - 1] === CR ? i - 1 : i;
+          if (end > this.limits.maxLineLength) return this.longLine();
           const line = this.buf.subarray(0, end);
           this.buf = this.buf.subarray(i + 1);
           const ev = this.line(line);
@@ -244,7 +246,7 @@ export class CommandParser {
 
   /** A broken line: skip to its end (and past any non-synchronising literal it announces). */
   private failLine(text: string, stillInLine: boolean): ParseEvent | null {
-    const tag = this.cur?.tag ?? guessTag(this.buf);
+    const tag = this.cur?.tag ?? guessTag(this.buf, this.limits.maxLineLength);
     this.cur = null;
     const ev: ParseEvent = { kind: 'bad', tag, text };
     if (stillInLine) {
@@ -422,9 +424,10 @@ function trailingLiteral(line: Buffer): { size: number; sync: boolean } | null {
   return m ? { size: Number(m[1]), sync: m[2] === '' } : null;
 }
 
-function guessTag(buf: Buffer): string | null {
-  const sp = buf.indexOf(SP);
-  if (sp <= 0 || sp > 64) return null;
+/** The tag of a line too long to parse; only its first `max` octets are looked at, so that how it was cut cannot matter. */
+function guessTag(buf: Buffer, max: number): string | null {
+  const sp = buf.subarray(0, Math.min(64, max) + 1).indexOf(SP);
+  if (sp <= 0) return null;
   const t = buf.subarray(0, sp).toString('latin1');
   return TAG_RE.test(t) ? t : null;
 }

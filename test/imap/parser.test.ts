@@ -108,6 +108,19 @@ test('limits: line length, literal size (sync: TOOBIG, non-sync: fatal), nesting
   ]);
 });
 
+test('fuzz counterexamples: a line of exactly the limit, or one over it, is judged the same however it is cut', () => {
+  // test/fuzz/imap.test.ts found both: whole, a line of limit+1 octets before a bare LF was
+  // taken; cut after its CR, a line of exactly the limit was refused.
+  const limits = { maxLineLength: 9, maxLiteralSize: 0, maxLiterals: 1, maxCommandSize: 16, maxDepth: 1 };
+  assert.deepEqual(everyCut(')\x00\x00\x00\x00a1 )\r\n', limits), [{ kind: 'bad', tag: null, text: 'invalid tag' }]);
+  assert.deepEqual(everyCut('a1 NOOP x\r\n', limits), [{ tag: 'a1', tokens: ['NOOP', 'x'] }], 'exactly the limit, then CRLF');
+  assert.deepEqual(everyCut('{99999999999}\n[~{4}\x00\x00\r\n', { ...limits, maxLineLength: 12 })[0], { kind: 'bad', tag: null, text: 'command line too long' });
+  assert.deepEqual(everyCut('a1 NOOP x\na2 NOOP\r\n', { ...limits, maxLineLength: 8 }), [
+    { kind: 'bad', tag: 'a1', text: 'command line too long' },
+    { tag: 'a2', tokens: ['NOOP'] },
+  ]);
+});
+
 test('raw lines for AUTHENTICATE and IDLE', () => {
   const p = new CommandParser();
   p.push(Buffer.from('dGVz'));
