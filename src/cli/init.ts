@@ -44,6 +44,9 @@ listen = ["127.0.0.1:${p(143)}"]            # STARTTLS
 listen_tls = ["127.0.0.1:${p(993)}"]
 idle_timeout = 1860                   # seconds; RFC 9051 5.4: at least 30 minutes
 max_literal_size = 52428800           # APPENDLIMIT, octets
+max_literal_before_login = 8192       # before login: octets of one literal ...
+max_command_before_login = 16384      # ... of one command (and of one line) ...
+max_literals_before_login = 8         # ... and literals per command
 max_sessions_per_user = 1000          # beyond it LOGIN answers NO [LIMIT]
 max_connections_per_address = 20000   # beyond it the greeting is BYE
 
