@@ -5,6 +5,8 @@ import type { Authenticator } from './auth/types.js';
 import type { Intake } from './queue/types.js';
 import type { Logger } from './log/logger.js';
 import type { BlobStore } from './store/blobs.js';
+import type { Locks } from './store/locks.js';
+import type { ChangeNotifier } from './store/notify.js';
 import type { Recipients } from './delivery/recipients.js';
 import type { Resolver } from './dns/resolver.js';
 import type { Policy } from './policy/engine.js';
@@ -27,6 +29,8 @@ export interface Context {
   tls(): SecureContext;
   /** Submission and local sendmail: which sender addresses an authenticated user owns. */
   senders?: SenderRules;
-  /** Called by the queue when a mailbox got new messages (IMAP IDLE, POP3 nothing). */
-  events: import('node:events').EventEmitter;
+  /** "Mailbox N changed" (new mail from the queue, other sessions' changes): IMAP IDLE and NOOP. */
+  changes: ChangeNotifier;
+  /** The POP3 maildrop lock. */
+  locks: Locks;
 }

@@ -1,20 +1,18 @@
-import { EventEmitter } from 'node:events';
 import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server, AddressInfo } from 'node:net';
 import type { Config, ListenAddress } from './config/types.js';
 import type { Context } from './context.js';
 import { Logger } from './log/logger.js';
-import { openDatabase } from './store/db.js';
-import { BlobStore } from './store/blobs.js';
-import { SqliteStore } from './store/sqlite.js';
-import { GroupCommit } from './store/group-commit.js';
+import { openStore, type Stores } from './store/open.js';
 import { makeAuthenticator } from './auth/accounts.js';
 import { Spool } from './queue/spool.js';
+import { FastPath } from './queue/fast-path.js';
+import { MimeIndexer } from './queue/mime-index.js';
 import { QueueManager } from './queue/manager.js';
 import { OutboundScheduler } from './outbound/scheduler.js';
 import { selfCheck } from './outbound/self.js';
-import { AddressResolver, userLookup } from './delivery/resolve.js';
+import { AddressResolver } from './delivery/resolve.js';
 import { LocalRecipients } from './delivery/local-recipients.js';
 import { ExternalDelivery } from './delivery/external.js';
 import { Resolver } from './dns/resolver.js';
@@ -44,7 +42,7 @@ export interface RunningServer {
   /** Bound addresses by port name ("smtp", "pop3s", ...). */
   listening: Record<string, { host: string; port: number }[]>;
   /** Makes every queued remote recipient due now (`correo queue flush`, SIGUSR2). */
-  flush(): void;
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -57,30 +55,56 @@ function bindError(service: string, l: ListenAddress, e: NodeJS.ErrnoException):
   return new Error(`cannot listen on ${l.text} for ${service}: ${why}`);
 }
 
-export async function startServer(config: Config): Promise<RunningServer> {
+export interface ServerOptions {
+  /**
+   * The store's writer thread died: nothing can be written any more. The default logs the
+   * reason and exits non-zero (a restart recovers: the queue is re-run, idempotency keys
+   * prevent duplicate deliveries), never a silent stall.
+   */
+  onStoreFailure?: (e: Error) => void;
+}
+
+export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {
   // Fail closed: a missing, unreadable or broken map stops the start (issue 9 item 10).
   checkNamedFiles(config);
   const log = new Logger(config.hostname, config.log.level, config.log.file);
   mkdirSync(config.data_dir, { recursive: true });
-  const db = openDatabase(config.data_dir);
-  const blobs = new BlobStore(join(config.data_dir, 'blobs'));
-  mkdirSync(blobs.dir, { recursive: true });
-  const store = new SqliteStore(db, blobs);
-  const events = new EventEmitter();
-  events.setMaxListeners(0);
+  const stores = openStore({
+    dataDir: config.data_dir,
+    writer: 'thread',
+    onFatal: opts.onStoreFailure ?? ((e) => {
+      log.error(null, `stopping: ${e.message}`);
+      log.close();
+      process.exit(70); // EX_SOFTWARE
+    }),
+  });
+  try {
+    return await startServices(config, log, stores);
+  } catch (e) {
+    await stores.close();
+    throw e;
+  }
+}
+
+/** Builds each part complete, in dependency order, then opens the listeners. */
+async function startServices(config: Config, log: Logger, stores: Stores): Promise<RunningServer> {
+  const { mailboxes: store, blobs, queue, changes, queueSignal: signal } = stores;
   await ensureCertificate(config.tls, config.hostname, log);
   const tls = new TlsContexts(config.tls, log);
   tls.current();
 
   const maps = openMaps(config, log.child('maps'));
-  const resolver = new AddressResolver(config, userLookup(db), log.child('resolve'), maps);
-  const commits = new GroupCommit(db);
-  let manager: QueueManager | null = null;
-  const spool = new Spool(db, blobs, commits, log.child('queue'), config.storage.min_free_bytes, () => manager?.kick());
-  manager = new QueueManager(db, store, blobs, resolver, spool, log.child('local'), events, config.hostname);
-  spool.atCommit = (id, envelope, size) => manager!.deliverAtCommit(id, envelope, size);
-  manager.external = new ExternalDelivery(config.delivery, log.child('local'));
-  manager.retry = { initial: config.outbound.retry_initial * 1000, max: config.outbound.retry_max * 1000, giveUp: config.outbound.give_up * 1000 };
+  const userExists = (a: string) => stores.users.has(a);
+  const resolver = new AddressResolver(config, userExists, log.child('resolve'), maps);
+  const mime = new MimeIndexer(blobs, store, queue, log.child('local'));
+  const fastPath = new FastPath({ resolver, mailboxes: store, changes, signal, mime, log: log.child('local'), remote: true });
+  const spool = new Spool({ queue, blobs, signal, log: log.child('queue'), minFreeBytes: config.storage.min_free_bytes, fastPath });
+  const ob = config.outbound;
+  const manager = new QueueManager({
+    queue, mailboxes: store, blobs, changes, signal, resolver, intake: spool, mime, log: log.child('local'), hostname: config.hostname,
+    external: new ExternalDelivery(config.delivery, log.child('local')),
+    retry: { initial: ob.retry_initial * 1000, max: ob.retry_max * 1000, giveUp: ob.give_up * 1000 },
+  });
 
   const recipients = new LocalRecipients(resolver);
   const dns = new Resolver(config.dns.servers, config.dns.timeout);
@@ -89,18 +113,19 @@ export async function startServer(config: Config): Promise<RunningServer> {
     log,
     store,
     blobs,
-    auth: makeAuthenticator(config, store, db, log.child('auth')),
+    auth: makeAuthenticator(config, store, stores.secrets, log.child('auth')),
     intake: spool,
     recipients,
     dns,
     policy: new Policy({ config, maps, recipients, dns, log: log.child('policy') }),
     tls: () => tls.current(),
-    events,
+    changes,
+    locks: stores.locks,
     senders: new SenderRules({
       config,
       resolve: (a) => resolver.resolveSync(a),
       isLocalDomain: (d) => resolver.isLocalDomain(d),
-      userExists: userLookup(db),
+      userExists,
       log: log.child('senders'),
     }),
   };
@@ -150,18 +175,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
     }
   } catch (e) {
     for (const s of servers) s.close();
-    db.close();
+    ctx.policy.close();
     throw e;
   }
   const outbound = new OutboundScheduler({
-    db, blobs, dns: ctx.dns, config, log: log.child('smtp-out'), bouncer: manager.bouncer,
-    finish: (ids) => manager!.finish(ids),
-    finishInTransaction: (ids) => manager!.finishInTransaction(ids),
-    removeFiles: (ids) => store.removeFiles(ids),
-    kickLocal: () => manager?.kick(),
+    queue, blobs, signal, dns: ctx.dns, config, log: log.child('smtp-out'), bouncer: manager.bouncer,
     isSelf: selfCheck(config.hostname, listening.smtp ?? []),
   });
-  manager.remote = outbound;
   const runFile = join(config.data_dir, 'listening.json');
   writeFileSync(runFile, JSON.stringify({ pid: process.pid, ...listening }, null, 2));
   manager.kick(); // whatever a previous run left in the queue
@@ -173,18 +193,18 @@ export async function startServer(config: Config): Promise<RunningServer> {
   return {
     ctx,
     listening,
-    flush: () => {
-      manager?.kick();
-      outbound.flush();
+    flush: async () => {
+      manager.kick();
+      await outbound.flush();
     },
     async close() {
-      manager?.stop();
-      pickup.stop();
+      await pickup.stop();
+      await manager.stop();
       await outbound.stop();
       await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
       ctx.policy.close();
       rmSync(runFile, { force: true });
-      db.close();
+      await stores.close();
       log.close();
     },
   };

@@ -1,7 +1,6 @@
 import type { Config } from '../config/types.js';
 import { readForward, writeForward } from '../delivery/forward.js';
-import { openDatabase } from '../store/db.js';
-import { userLookup } from '../delivery/resolve.js';
+import { openCliStore } from './store.js';
 import { parseTarget } from '../delivery/targets.js';
 import { ExternalDelivery, programArgv } from '../delivery/external.js';
 import { Logger } from '../log/logger.js';
@@ -13,15 +12,15 @@ import { UsageError } from './args.js';
  * user's own mailbox, or "|program" (run under [delivery]'s sandbox). A running server picks
  * the change up within a second.
  */
-export function forwardCommand(cfg: Config, args: string[]): number {
+export async function forwardCommand(cfg: Config, args: string[]): Promise<number> {
   const [sub, who, ...targets] = args;
   if (!who || !['set', 'show', 'clear'].includes(sub)) throw new UsageError('use: correo forward set ADDRESS TARGET... | show ADDRESS | clear ADDRESS');
   const address = who.toLowerCase();
-  const db = openDatabase(cfg.data_dir);
+  const stores = openCliStore(cfg);
   try {
-    if (!userLookup(db)(address)) throw new Error(`no user ${address}`);
+    if (!(await stores.mailboxes.getUser(address))) throw new Error(`no user ${address}`);
   } finally {
-    db.close();
+    await stores.close();
   }
   const dir = cfg.delivery.forward_dir;
   switch (sub) {

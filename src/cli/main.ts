@@ -1,14 +1,11 @@
 #!/usr/bin/env node
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { findConfigFile, loadConfig } from '../config/load.js';
 import { ConfigError } from '../config/errors.js';
 import type { Config } from '../config/types.js';
 import { parseAliases } from '../config/aliases.js';
 import { checkNamedFiles } from '../maps/check.js';
-import { openDatabase } from '../store/db.js';
-import { BlobStore } from '../store/blobs.js';
-import { SqliteStore } from '../store/sqlite.js';
+import { openCliStore } from './store.js';
 import { makeAuthenticator, setPassword } from '../auth/accounts.js';
 import { Logger } from '../log/logger.js';
 import { parseArgs, UsageError } from './args.js';
@@ -50,10 +47,6 @@ const USAGE = `usage: correo COMMAND [--config FILE] ...
 
 --config FILE defaults to ./correo.toml, then /etc/correo/correo.toml.`;
 
-function openStore(cfg: Config): SqliteStore {
-  const db = openDatabase(cfg.data_dir);
-  return new SqliteStore(db, new BlobStore(join(cfg.data_dir, 'blobs')));
-}
 
 const ADDRESS = /^[^\s@<>]+@[a-z0-9-]+(\.[a-z0-9-]+)*$/i;
 
@@ -72,7 +65,8 @@ async function password(opts: Record<string, string | true>, address: string): P
 
 async function userCommand(cfg: Config, args: string[], opts: Record<string, string | true>): Promise<number> {
   const [sub, who] = args;
-  const store = openStore(cfg);
+  const stores = openCliStore(cfg);
+  const store = stores.mailboxes;
   try {
     switch (sub) {
       case 'add': {
@@ -83,7 +77,7 @@ async function userCommand(cfg: Config, args: string[], opts: Record<string, str
           throw new Error(`${domain} is not one of this server's domains (${cfg.domains.join(', ') || 'none'}); add it to "domains" in ${cfg.file}`);
         }
         if (await store.getUser(address)) throw new Error(`user ${address} already exists`);
-        await setPassword(cfg, store, store.db, address, await password(opts, address), true);
+        await setPassword(cfg, store, stores.secrets, address, await password(opts, address), true);
         console.log(`created ${address}`);
         return 0;
       }
@@ -101,7 +95,7 @@ async function userCommand(cfg: Config, args: string[], opts: Record<string, str
         if (!who) throw new UsageError('user passwd needs an ADDRESS');
         const address = qualify(cfg, who);
         if (!(await store.getUser(address))) throw new Error(`no user ${address}`);
-        await setPassword(cfg, store, store.db, address, await password(opts, address), false);
+        await setPassword(cfg, store, stores.secrets, address, await password(opts, address), false);
         console.log(`password changed for ${address}`);
         return 0;
       }
@@ -109,7 +103,7 @@ async function userCommand(cfg: Config, args: string[], opts: Record<string, str
         if (!who) throw new UsageError('user test needs an ADDRESS');
         const service = (opts.service as string | undefined) ?? 'imap';
         if (!['pop3', 'imap', 'smtp', 'submission', 'sieve'].includes(service)) throw new UsageError(`unknown service ${service}`);
-        const auth = makeAuthenticator(cfg, store, store.db, new Logger(cfg.hostname, 0, null), 1000, 1);
+        const auth = makeAuthenticator(cfg, store, stores.secrets, new Logger(cfg.hostname, 0, null), 1000, 1);
         const r = await auth.verify(who, await readStdinLine(), service as 'imap', 'cli');
         console.log(r.ok ? '0: OK "Success."' : '0: NO "authentication failed"');
         return r.ok ? 0 : 1;
@@ -118,7 +112,7 @@ async function userCommand(cfg: Config, args: string[], opts: Record<string, str
         throw new UsageError(`unknown "user ${sub ?? ''}"; use add, del, list, passwd or test`);
     }
   } finally {
-    await store.close();
+    await stores.close();
   }
 }
 
@@ -156,7 +150,7 @@ async function serve(cfgFile: string | undefined, opts: Record<string, string | 
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   // `correo queue flush` / `release`: run the queue now.
-  process.on('SIGUSR2', () => server.flush());
+  process.on('SIGUSR2', () => void server.flush().catch((e) => server.ctx.log.error(null, `queue flush failed: ${(e as Error).message}`)));
   // One broken session must not take the server down; the failure is logged with its stack.
   process.on('uncaughtException', (e) => server.ctx.log.error(null, `uncaught: ${e.stack ?? e}`));
   process.on('unhandledRejection', (e) => server.ctx.log.error(null, `unhandled rejection: ${(e as Error)?.stack ?? e}`));
@@ -184,13 +178,13 @@ export async function main(argv: string[]): Promise<number> {
       case 'queue':
         return await queueCommand(loadConfig(findConfigFile(cfgFile)), positional);
       case 'stats':
-        return statsCommand(loadConfig(findConfigFile(cfgFile)));
+        return await statsCommand(loadConfig(findConfigFile(cfgFile)));
       case 'dkim':
         return dkimCommand(loadConfig(findConfigFile(cfgFile)), positional, options);
       case 'policy':
         return await policyCommand(loadConfig(findConfigFile(cfgFile)), positional, options);
       case 'forward':
-        return forwardCommand(loadConfig(findConfigFile(cfgFile)), positional);
+        return await forwardCommand(loadConfig(findConfigFile(cfgFile)), positional);
       case 'aliases':
       case 'newaliases':
         return aliasesCommand(loadConfig(findConfigFile(cfgFile)));

@@ -1,8 +1,8 @@
 import { spf } from 'mailauth';
 import type { Config } from '../config/types.js';
 import { Logger } from '../log/logger.js';
-import { openDatabase } from '../store/db.js';
-import { AddressResolver, userLookup } from '../delivery/resolve.js';
+import { openCliStore } from './store.js';
+import { AddressResolver } from '../delivery/resolve.js';
 import { LocalRecipients } from '../delivery/local-recipients.js';
 import { Resolver } from '../dns/resolver.js';
 import { openMaps } from '../maps/index.js';
@@ -34,9 +34,9 @@ export async function policyCommand(cfg: Config, args: string[], opts: Record<st
   // The same check as the server's start: a map it would refuse to start with is an error here too.
   checkNamedFiles(cfg);
   const maps = openMaps(cfg, null);
-  const db = openDatabase(cfg.data_dir);
+  const stores = openCliStore(cfg);
   try {
-    const resolver = new AddressResolver(cfg, userLookup(db), log, maps);
+    const resolver = new AddressResolver(cfg, (a) => stores.users.has(a), log, maps);
     const recipients = new LocalRecipients(resolver);
     const dns = new Resolver(cfg.dns.servers, cfg.dns.timeout);
     const policy = new Policy({ config: { ...cfg, policy: { ...cfg.policy, greylist: false } }, maps, recipients, dns, log });
@@ -82,7 +82,7 @@ export async function policyCommand(cfg: Config, args: string[], opts: Record<st
     console.log(`verdict: ${discard ? 'accepted and discarded (DISCARD)' : 'accepted'}: 250 2.1.5 Ok${refused ? ` (but ${replyText(refused)} for some recipients)` : ''}`);
     return 0;
   } finally {
-    db.close();
+    await stores.close();
   }
 }
 

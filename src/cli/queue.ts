@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/types.js';
-import { openDatabase, type DB } from '../store/db.js';
-import { BlobStore } from '../store/blobs.js';
-import { SqliteStore } from '../store/sqlite.js';
-import { ensureOutboundSchema } from '../queue/outbound-schema.js';
+import type { Stores } from '../store/open.js';
+import type { QueueEntry, QueueRecipient } from '../store/queue.js';
+import type { WriteOp } from '../store/batch.js';
+import { openCliStore } from './store.js';
 import type { MessageEnvelope } from '../queue/types.js';
 import { UsageError } from './args.js';
 
@@ -15,27 +15,6 @@ import { UsageError } from './args.js';
  * make recipients due now and ask the running server (SIGUSR2, pid from listening.json) to
  * run the queue; without a running server they go at its next start.
  */
-
-interface QueueRow {
-  id: string;
-  blob_id: string;
-  sender: string;
-  envelope: string;
-  size: number;
-  trace_skip: number;
-  created: number;
-  held: number;
-}
-
-interface RcptRow {
-  rcpt: string;
-  orcpt: string | null;
-  notify: string | null;
-  status: string;
-  attempts: number;
-  next_attempt: number;
-  last_error: string | null;
-}
 
 function arrival(ms: number): string {
   // mailq's "Thu Nov 27 19:00:00", in local time like the original.
@@ -64,92 +43,103 @@ function poke(cfg: Config): boolean {
   }
 }
 
-function find(db: DB, id: string | undefined, verb: string): QueueRow {
+async function find(stores: Stores, id: string | undefined, verb: string): Promise<QueueEntry> {
   if (!id) throw new UsageError(`queue ${verb} needs a queue ID (see "correo queue list")`);
-  const row = db.prepare<[string], QueueRow>('SELECT * FROM queue WHERE id = ?').get(id.toUpperCase());
+  const row = await stores.queue.entry(id.toUpperCase());
   if (!row) throw new Error(`${id}: no such message in the queue`);
   return row;
 }
 
-const waiting = (r: RcptRow) => r.status === 'pending' || r.status === 'remote';
+const waiting = (r: QueueRecipient) => r.status === 'pending' || r.status === 'remote';
+
+async function change(stores: Stores, ops: WriteOp[]): Promise<unknown[]> {
+  const r = (await stores.queue.commit({ durability: 'full', parts: [{ ops }] })).parts[0];
+  if (!r.ok) throw r.error;
+  return r.results;
+}
+
+async function list(stores: Stores): Promise<number> {
+  const listed: { q: QueueEntry; r: QueueRecipient[] }[] = [];
+  for (const q of await stores.queue.entries()) {
+    const r = (await stores.queue.recipients(q.id)).filter(waiting);
+    if (r.length) listed.push({ q, r });
+  }
+  if (!listed.length) {
+    console.log('Mail queue is empty');
+    return 0;
+  }
+  console.log('-Queue ID-        --Size-- ----Arrival Time---- -Sender/Recipient-------');
+  let bytes = 0;
+  for (const { q, r } of listed) {
+    bytes += q.size;
+    console.log(`${(q.id + (q.held ? '!' : '')).padEnd(17)} ${String(q.size - q.traceSkip).padStart(8)} ${arrival(q.created)}  ${q.sender || 'MAILER-DAEMON'}`);
+    for (const x of r) {
+      if (x.lastError) console.log(`${' '.repeat(18)}(${x.lastError})`);
+      console.log(`${' '.repeat(48)}${x.rcpt}`);
+    }
+    console.log('');
+  }
+  console.log(`-- ${Math.ceil(bytes / 1024)} Kbytes in ${listed.length} Request${listed.length === 1 ? '' : 's'}.`);
+  return 0;
+}
+
+async function show(stores: Stores, id: string | undefined): Promise<number> {
+  const q = await find(stores, id, 'show');
+  const env = JSON.parse(q.envelope) as MessageEnvelope;
+  console.log(`id: ${q.id}${q.held ? ' (held)' : ''}`);
+  console.log(`arrival: ${new Date(q.created).toISOString()}`);
+  console.log(`sender: <${q.sender}>`);
+  console.log(`size: ${q.size - q.traceSkip}`);
+  console.log(`via: ${env.via}, client ${env.clientAddress} (${env.helo})${env.authUser ? `, authenticated as ${env.authUser}` : ''}`);
+  if (env.envid || env.ret) console.log(`dsn: ${env.ret ? `RET=${env.ret}` : ''}${env.envid ? ` ENVID=${env.envid}` : ''}`.trim());
+  for (const r of await stores.queue.recipients(q.id)) {
+    const when = waiting(r) && r.nextAttempt ? `, next attempt ${new Date(r.nextAttempt).toISOString()}` : '';
+    console.log(`recipient: <${r.rcpt}> ${r.status}, ${r.attempts} attempt${r.attempts === 1 ? '' : 's'}${when}${r.orcpt ? `, orcpt ${r.orcpt}` : ''}${r.notify ? `, notify ${r.notify}` : ''}`);
+    if (r.lastError) console.log(`  last error: ${r.lastError}`);
+  }
+  const data = await stores.blobs.read(q.blobId).catch(() => null);
+  if (data) {
+    const body = data.subarray(q.traceSkip);
+    const end = body.indexOf('\r\n\r\n');
+    console.log('');
+    process.stdout.write(body.subarray(0, end < 0 ? body.length : end + 2).toString('utf8'));
+  }
+  return 0;
+}
 
 export async function queueCommand(cfg: Config, args: string[]): Promise<number> {
   const [sub, id] = args;
-  const db = openDatabase(cfg.data_dir);
-  ensureOutboundSchema(db);
+  const stores = openCliStore(cfg);
   try {
-    const rcpts = (qid: string) => db.prepare<[string], RcptRow>('SELECT rcpt, orcpt, notify, status, attempts, next_attempt, last_error FROM queue_rcpt WHERE queue_id = ? ORDER BY rcpt').all(qid);
     switch (sub ?? 'list') {
-      case 'list': {
-        const rows = db.prepare<[], QueueRow>('SELECT * FROM queue ORDER BY created').all();
-        const listed = rows.map((q) => ({ q, r: rcpts(q.id).filter(waiting) })).filter((x) => x.r.length);
-        if (!listed.length) {
-          console.log('Mail queue is empty');
-          return 0;
-        }
-        console.log('-Queue ID-        --Size-- ----Arrival Time---- -Sender/Recipient-------');
-        let bytes = 0;
-        for (const { q, r } of listed) {
-          bytes += q.size;
-          console.log(`${(q.id + (q.held ? '!' : '')).padEnd(17)} ${String(q.size - q.trace_skip).padStart(8)} ${arrival(q.created)}  ${q.sender || 'MAILER-DAEMON'}`);
-          for (const x of r) {
-            if (x.last_error) console.log(`${' '.repeat(18)}(${x.last_error})`);
-            console.log(`${' '.repeat(48)}${x.rcpt}`);
-          }
-          console.log('');
-        }
-        console.log(`-- ${Math.ceil(bytes / 1024)} Kbytes in ${listed.length} Request${listed.length === 1 ? '' : 's'}.`);
-        return 0;
-      }
-      case 'show': {
-        const q = find(db, id, 'show');
-        const env = JSON.parse(q.envelope) as MessageEnvelope;
-        console.log(`id: ${q.id}${q.held ? ' (held)' : ''}`);
-        console.log(`arrival: ${new Date(q.created).toISOString()}`);
-        console.log(`sender: <${q.sender}>`);
-        console.log(`size: ${q.size - q.trace_skip}`);
-        console.log(`via: ${env.via}, client ${env.clientAddress} (${env.helo})${env.authUser ? `, authenticated as ${env.authUser}` : ''}`);
-        if (env.envid || env.ret) console.log(`dsn: ${env.ret ? `RET=${env.ret}` : ''}${env.envid ? ` ENVID=${env.envid}` : ''}`.trim());
-        for (const r of rcpts(q.id)) {
-          const when = waiting(r) && r.next_attempt ? `, next attempt ${new Date(r.next_attempt).toISOString()}` : '';
-          console.log(`recipient: <${r.rcpt}> ${r.status}, ${r.attempts} attempt${r.attempts === 1 ? '' : 's'}${when}${r.orcpt ? `, orcpt ${r.orcpt}` : ''}${r.notify ? `, notify ${r.notify}` : ''}`);
-          if (r.last_error) console.log(`  last error: ${r.last_error}`);
-        }
-        const blobs = new BlobStore(join(cfg.data_dir, 'blobs'));
-        const data = await blobs.read(q.blob_id).catch(() => null);
-        if (data) {
-          const body = data.subarray(q.trace_skip);
-          const end = body.indexOf('\r\n\r\n');
-          console.log('');
-          process.stdout.write(body.subarray(0, end < 0 ? body.length : end + 2).toString('utf8'));
-        }
-        return 0;
-      }
+      case 'list':
+        return await list(stores);
+      case 'show':
+        return await show(stores, id);
       case 'flush': {
-        const n = db.prepare(`UPDATE queue_rcpt SET next_attempt = 0 WHERE status IN ('pending', 'remote')`).run().changes;
+        const [n] = await change(stores, [{ op: 'rcpt.retryAt', queueId: null, rcpt: null, status: ['pending', 'remote'], next: 0 }]);
         const running = poke(cfg);
         console.log(`${n} recipient${n === 1 ? '' : 's'} due now; ${running ? 'the running server was asked to deliver them' : 'no server is running: they go when it starts'}`);
         return 0;
       }
       case 'delete': {
-        const q = find(db, id, 'delete');
-        db.prepare('DELETE FROM queue WHERE id = ?').run(q.id);
-        await new SqliteStore(db, new BlobStore(join(cfg.data_dir, 'blobs'))).collect([q.blob_id]);
+        const q = await find(stores, id, 'delete');
+        await change(stores, [{ op: 'queue.delete', id: q.id }]);
         console.log(`${q.id}: deleted (no bounce sent)`);
         return 0;
       }
       case 'hold': {
-        const q = find(db, id, 'hold');
-        db.prepare('UPDATE queue SET held = 1 WHERE id = ?').run(q.id);
+        const q = await find(stores, id, 'hold');
+        await change(stores, [{ op: 'queue.hold', id: q.id, held: true }]);
         console.log(`${q.id}: held; nothing is delivered until "correo queue release ${q.id}"`);
         return 0;
       }
       case 'release': {
-        const q = find(db, id, 'release');
-        db.transaction(() => {
-          db.prepare('UPDATE queue SET held = 0 WHERE id = ?').run(q.id);
-          db.prepare(`UPDATE queue_rcpt SET next_attempt = 0 WHERE queue_id = ? AND status IN ('pending', 'remote')`).run(q.id);
-        })();
+        const q = await find(stores, id, 'release');
+        await change(stores, [
+          { op: 'queue.hold', id: q.id, held: false },
+          { op: 'rcpt.retryAt', queueId: q.id, rcpt: null, status: ['pending', 'remote'], next: 0 },
+        ]);
         poke(cfg);
         console.log(`${q.id}: released`);
         return 0;
@@ -158,6 +148,6 @@ export async function queueCommand(cfg: Config, args: string[]): Promise<number>
         throw new UsageError(`unknown "queue ${sub}"; use list, show, flush, delete, hold or release`);
     }
   } finally {
-    db.close();
+    await stores.close();
   }
 }

@@ -1,17 +1,17 @@
 import type { Config } from '../config/types.js';
-import { openDatabase } from '../store/db.js';
+import { openCliStore } from './store.js';
 
 /**
  * `correo stats` (S32, sendmail's mailstats): messages and bytes received per way in (smtp,
  * submission, sendmail, dsn...) and delivered per mailer (local, smtp, relay = smart host),
  * with the recipients bounced and deferred, from the `stats` table the server keeps.
  */
-export function statsCommand(cfg: Config): number {
-  const db = openDatabase(cfg.data_dir);
+export async function statsCommand(cfg: Config): Promise<number> {
+  const stores = openCliStore(cfg);
   try {
-    const rows = db.prepare<[], { key: string; value: number }>('SELECT key, value FROM stats').all();
+    const rows = await stores.queue.stats();
     const by = new Map<string, Record<string, number>>();
-    for (const { key, value } of rows) {
+    for (const [key, value] of rows) {
       const m = /^(received|delivered|bounced|deferred)\.([^.]+)\.(msgs|bytes|rcpts)$/.exec(key);
       if (!m) continue;
       const rec = by.get(m[2]) ?? {};
@@ -34,6 +34,6 @@ export function statsCommand(cfg: Config): number {
     console.log(['T'.padEnd(12), ...cols.map(([, k]) => String(total[k] ?? 0).padStart(16))].join(''));
     return 0;
   } finally {
-    db.close();
+    await stores.close();
   }
 }

@@ -1,7 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
-import type { DB } from '../store/db.js';
 import { DEFAULT_ALIASES, parseAliases, type Aliases } from '../config/aliases.js';
 import type { Maps } from '../maps/index.js';
 import { WatchedFile } from '../maps/watched.js';
@@ -37,12 +36,6 @@ export interface Resolution {
 
 const MAX_DEPTH = 20;
 
-/** A synchronous "does this user exist" on the embedded database, for AddressResolver. */
-export function userLookup(db: DB): (address: string) => boolean {
-  const q = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM users WHERE address = ?');
-  return (address) => q.get(address.toLowerCase()) !== undefined;
-}
-
 export function splitAddress(address: string): { local: string; domain: string } {
   const at = address.lastIndexOf('@');
   return at < 0 ? { local: address, domain: '' } : { local: address.slice(0, at), domain: address.slice(at + 1).toLowerCase() };
@@ -65,7 +58,7 @@ export class AddressResolver {
   private readonly aliasFile: WatchedFile<Aliases>;
   private readonly forwards: ForwardLists;
 
-  /** `userExists` is synchronous so that delivery can resolve inside a database transaction. */
+  /** `userExists` is synchronous (store/accounts.ts UserDirectory): resolution runs at RCPT time in many places. */
   constructor(
     private readonly config: Config,
     private readonly userExists: (address: string) => boolean,

@@ -9,26 +9,11 @@ import { decodeTransfer } from '../mime/transfer.js';
 import { paramValue } from '../mime/params.js';
 import { bodyText as partText, decodeEncodedWords } from '../mime/text.js';
 import type { Store } from '../store/types.js';
-import { readFileSync } from 'node:fs';
 import type { BlobStore } from '../store/blobs.js';
 
-/** Message files up to this size are read in one synchronous call (no thread-pool round trips). */
-const SYNC_READ_MAX = 256 * 1024;
-
-/**
- * A message file. Small ones (nearly all mail) are read synchronously: from the page cache that
- * is one system call sequence of a few microseconds, where the promise API costs four round trips
- * through libuv's thread pool (open, fstat, read, close). Large ones keep the event loop free.
- */
+/** A whole message (the size lets the store read small ones the fastest way). */
 export function readMessage(blobs: BlobStore, m: { blobId: string; size: number }): Promise<Buffer> {
-  if (m.size <= SYNC_READ_MAX) {
-    try {
-      return Promise.resolve(readFileSync(blobs.path(m.blobId)));
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
-  return blobs.read(m.blobId);
+  return blobs.read(m.blobId, m.size);
 }
 
 /** The octets of one part; `binary`: send as literal8 (RFC 3516 4.3). */

@@ -1,4 +1,4 @@
-import type { EventEmitter } from 'node:events';
+import type { ChangeNotifier } from '../store/notify.js';
 
 /** What a session does when a mailbox it has selected changed elsewhere. */
 export interface Watcher {
@@ -7,15 +7,15 @@ export interface Watcher {
 
 /**
  * Tells the sessions that have a mailbox selected that it changed (RFC 9051 5.2, 7.4.1):
- * new mail from the queue (ctx.events 'mailbox'), flags, expunges and appends by other
+ * new mail from the queue (ctx.changes), flags, expunges and appends by other
  * sessions. It carries only the mailbox id; each session reads what changed from the store
  * by mod-sequence, so a notification can never be wrong, only redundant.
  */
 export class MailboxNotifier {
   private readonly watchers = new Map<number, Set<Watcher>>();
 
-  constructor(private readonly events: EventEmitter) {
-    events.on('mailbox', (id: number) => this.fire(id));
+  constructor(private readonly changes: ChangeNotifier) {
+    changes.subscribe((id) => this.fire(id));
   }
 
   watch(mailboxId: number, w: Watcher): void {
@@ -31,9 +31,9 @@ export class MailboxNotifier {
     if (!s.size) this.watchers.delete(mailboxId);
   }
 
-  /** Announce a change made by a session (through the shared event, so other listeners hear it too). */
+  /** Announce a change made by a session (through the store's notifier, so other listeners hear it too). */
   changed(mailboxId: number): void {
-    this.events.emit('mailbox', mailboxId);
+    this.changes.publish(mailboxId);
   }
 
   private fire(mailboxId: number): void {
@@ -43,11 +43,11 @@ export class MailboxNotifier {
   }
 }
 
-const notifiers = new WeakMap<EventEmitter, MailboxNotifier>();
+const notifiers = new WeakMap<ChangeNotifier, MailboxNotifier>();
 
-/** One notifier per server (per Context's event emitter), shared by its IMAP listeners. */
-export function notifierFor(events: EventEmitter): MailboxNotifier {
-  let n = notifiers.get(events);
-  if (!n) notifiers.set(events, (n = new MailboxNotifier(events)));
+/** One notifier per server (per Context's change notifier), shared by its IMAP listeners. */
+export function notifierFor(changes: ChangeNotifier): MailboxNotifier {
+  let n = notifiers.get(changes);
+  if (!n) notifiers.set(changes, (n = new MailboxNotifier(changes)));
   return n;
 }

@@ -12,7 +12,7 @@ const shares = new WeakMap<Context, ServerShared>();
 export async function startImap(ctx: Context, listen: ListenAddress, implicitTls: boolean): Promise<Server> {
   let shared = shares.get(ctx);
   if (!shared) {
-    shared = { ctx, log: ctx.log.child('imap'), notifier: notifierFor(ctx.events), perUser: new Map(), perAddress: new Map() };
+    shared = { ctx, log: ctx.log.child('imap'), notifier: notifierFor(ctx.changes), perUser: new Map(), perAddress: new Map() };
     shares.set(ctx, shared);
   }
   const sh = shared;

@@ -1,15 +1,16 @@
-import type { Statement } from 'better-sqlite3';
 import { readFileSync } from 'node:fs';
-import type { DB } from '../store/db.js';
 import type { BlobStore } from '../store/blobs.js';
+import type { DueRecipient, QueueStore } from '../store/queue.js';
+import type { QueueSignal } from '../store/notify.js';
+import type { WriteOp } from '../store/batch.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import type { Resolver } from '../dns/resolver.js';
-import type { RemoteTransport } from '../queue/manager.js';
 import type { Bouncer, ReportItem } from '../queue/bounce.js';
 import type { DsnRecipient } from '../queue/dsn.js';
 import type { MessageEnvelope } from '../queue/types.js';
-import { ensureOutboundSchema } from '../queue/outbound-schema.js';
+import { BackgroundWorker } from '../queue/worker.js';
+import { nextAttempt, type RetrySchedule } from '../queue/retry.js';
 import { findAddresses, findMx, type MxHost, type MxResult } from './mx.js';
 import { Mailertable, parseHostSpec, type Route } from './mailertable.js';
 import { SmtpClientError, type ClientOptions, type SmtpConnection, type TransactionResult } from './client.js';
@@ -37,20 +38,7 @@ import { DkimKeys } from '../dkim/keys.js';
  * and at least every minute.
  */
 
-interface Row {
-  queue_id: string;
-  rcpt: string;
-  orcpt: string | null;
-  notify: string | null;
-  attempts: number;
-  last_error: string | null;
-  sender: string;
-  envelope: string;
-  blob_id: string;
-  size: number;
-  created: number;
-  trace_skip: number;
-}
+type Row = DueRecipient;
 
 interface Job {
   queueId: string;
@@ -75,24 +63,19 @@ const MAX_ADDRESSES = 10;
 const MINUTE = 60_000;
 
 export interface SchedulerOptions {
-  db: DB;
+  queue: QueueStore;
   blobs: BlobStore;
+  /** Wakes this scheduler ('remote') and local delivery ('local', for mailertable local: routes). */
+  signal: QueueSignal;
   dns: Resolver;
   config: Config;
   log: Logger;
   bouncer: Bouncer;
-  /** Removes finished queue entries (QueueManager.finish). */
-  finish(queueIds: string[]): Promise<void>;
-  /** The same inside the caller's transaction; returns blob files to remove after the commit. */
-  finishInTransaction(queueIds: string[]): string[];
-  removeFiles(blobIds: string[]): Promise<void>;
-  /** Wakes the local delivery (for mailertable local: routes). */
-  kickLocal(): void;
   /** True for our host name, or one of our SMTP listening addresses on this port. */
   isSelf(nameOrAddress: string, port: number): boolean;
 }
 
-export class OutboundScheduler implements RemoteTransport {
+export class OutboundScheduler {
   private readonly pool = new ConnectionPool();
   private readonly mailertable: Mailertable;
   private readonly dkim: DkimKeys;
@@ -101,24 +84,17 @@ export class OutboundScheduler implements RemoteTransport {
   private readonly jobs = new Set<Promise<void>>();
   private readonly open = new Set<SmtpConnection>();
   private active = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private scanning = false;
-  private again = false;
   private stopped = false;
-
-  private readonly prepared = new Map<string, Statement>();
-
-  /** Statements prepared once: preparing them on every delivery cost a tenth of the CPU. */
-  private prep<P extends unknown[] = unknown[], R = unknown>(sql: string): Statement<P, R> {
-    let st = this.prepared.get(sql);
-    if (!st) this.prepared.set(sql, (st = this.o.db.prepare(sql)));
-    return st as unknown as Statement<P, R>;
-  }
+  private readonly worker: BackgroundWorker;
+  private readonly retry: RetrySchedule;
 
   constructor(private readonly o: SchedulerOptions) {
-    ensureOutboundSchema(o.db);
     this.mailertable = new Mailertable(o.config.maps.mailertable, o.log);
     this.dkim = new DkimKeys(o.config.dkim, o.log);
+    const ob = o.config.outbound;
+    this.retry = { initial: ob.retry_initial * 1000, max: ob.retry_max * 1000, giveUp: ob.give_up * 1000 };
+    this.worker = new BackgroundWorker('outbound scan', () => this.scanOnce(), o.log, MINUTE);
+    o.signal.onWake('remote', () => this.kick());
   }
 
   start(): void {
@@ -126,78 +102,37 @@ export class OutboundScheduler implements RemoteTransport {
   }
 
   kick(): void {
-    if (this.stopped) return;
-    if (this.scanning) {
-      this.again = true;
-      return;
-    }
-    this.scanning = true;
-    setImmediate(() => void this.scanLoop());
+    this.worker.kick();
   }
 
   /** `correo queue flush`: every waiting remote recipient is due now. */
-  flush(): void {
-    this.prep(`UPDATE queue_rcpt SET next_attempt = 0 WHERE status = 'remote'`).run();
+  async flush(): Promise<void> {
+    await this.o.queue.commit({ durability: 'full', parts: [{ ops: [{ op: 'rcpt.retryAt', queueId: null, rcpt: null, status: ['remote'], next: 0 }] }] });
     this.kick();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    await this.worker.stop();
     for (const c of this.open) c.close();
     await Promise.race([Promise.allSettled([...this.jobs]), new Promise((r) => setTimeout(r, 5000).unref())]);
     await this.pool.close();
   }
 
-  private async scanLoop(): Promise<void> {
-    try {
-      do {
-        this.again = false;
-        this.scan();
-      } while (this.again && !this.stopped);
-    } catch (e) {
-      this.o.log.error(null, `outbound scan failed: ${(e as Error).stack ?? e}`);
-    } finally {
-      this.scanning = false;
-      this.arm();
-    }
+  /** One scan; then sleep until the next retry is due, a minute at most. */
+  private async scanOnce(): Promise<number> {
+    await this.scan();
+    // Rows due now but waiting for a free slot are picked up when a delivery ends (kick).
+    const next = await this.o.queue.nextAttempt('remote', Date.now());
+    return next === null ? Date.now() + MINUTE : Math.min(Date.now() + MINUTE, Math.max(Date.now() + 50, next + 20));
   }
 
-  /** Sleeps until the next retry is due, a minute at most. */
-  private arm(): void {
-    if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    let wait = MINUTE;
-    try {
-      const next = this.o.db
-        // Rows due now but waiting for a free slot are picked up when a delivery ends (kick).
-        .prepare<[number], { t: number | null }>(`SELECT min(r.next_attempt) AS t FROM queue_rcpt r JOIN queue q ON q.id = r.queue_id WHERE r.status = 'remote' AND r.next_attempt > ? AND q.held = 0`)
-        .get(Date.now())?.t;
-      if (next !== null && next !== undefined) wait = Math.min(MINUTE, Math.max(50, next - Date.now() + 20));
-    } catch {
-      // The database is closing; the minute timer is harmless.
-    }
-    this.timer = setTimeout(() => this.kick(), wait);
-    this.timer.unref();
-  }
-
-  private scan(): void {
+  private async scan(): Promise<void> {
     if (this.stopped || this.active >= this.o.config.outbound.max_total) return;
     // Oldest first, but at most enough rows per domain to fill its delivery slots: a backlog
     // for one slow domain must not hide the mail for every other domain behind it.
     const perDomain = (this.o.config.outbound.max_per_destination + 1) * MAX_RCPTS_PER_TRANSACTION;
-    const rows = this.o.db
-      .prepare<[number, number, number], Row>(
-        `SELECT * FROM (
-           SELECT r.queue_id, r.rcpt, r.orcpt, r.notify, r.attempts, r.last_error,
-                  q.sender, q.envelope, q.blob_id, q.size, q.created, q.trace_skip,
-                  row_number() OVER (PARTITION BY lower(substr(r.rcpt, instr(r.rcpt, '@') + 1)) ORDER BY q.created) AS n
-             FROM queue_rcpt r JOIN queue q ON q.id = r.queue_id
-            WHERE r.status = 'remote' AND r.next_attempt <= ? AND q.held = 0)
-          WHERE n <= ? ORDER BY created LIMIT ?`,
-      )
-      .all(Date.now(), perDomain, SCAN_LIMIT)
-      .filter((r) => !this.inFlight.has(`${r.queue_id}\0${r.rcpt}`));
+    const rows = (await this.o.queue.dueRemote(Date.now(), perDomain, SCAN_LIMIT)).filter((r) => !this.inFlight.has(`${r.queueId}\0${r.rcpt}`));
     if (!rows.length) return;
 
     const jobs: Job[] = [];
@@ -221,10 +156,10 @@ export class OutboundScheduler implements RemoteTransport {
       }
       const route = r.route;
       const dest = `${route.domain}|${route.mx}|${route.port ?? ''}`;
-      const key = `${row.queue_id}|${dest}`;
+      const key = `${row.queueId}|${dest}`;
       let job = current.get(key);
       if (!job || job.rows.length >= MAX_RCPTS_PER_TRANSACTION) {
-        job = { queueId: row.queue_id, rows: [], route, configured: r.configured, dest };
+        job = { queueId: row.queueId, rows: [], route, configured: r.configured, dest };
         current.set(key, job);
         jobs.push(job);
       }
@@ -232,7 +167,7 @@ export class OutboundScheduler implements RemoteTransport {
     }
 
     if (immediate.length) this.track(this.record(immediate));
-    if (toLocal.length) this.handToLocal(toLocal);
+    if (toLocal.length) this.track(this.handToLocal(toLocal));
 
     const max = this.o.config.outbound;
     for (const job of jobs) {
@@ -240,14 +175,14 @@ export class OutboundScheduler implements RemoteTransport {
       if ((this.perDest.get(job.dest) ?? 0) >= max.max_per_destination) continue;
       this.active++;
       this.perDest.set(job.dest, (this.perDest.get(job.dest) ?? 0) + 1);
-      for (const r of job.rows) this.inFlight.add(`${r.queue_id}\0${r.rcpt}`);
+      for (const r of job.rows) this.inFlight.add(`${r.queueId}\0${r.rcpt}`);
       this.track(
         this.run(job).finally(() => {
           this.active--;
           const n = (this.perDest.get(job.dest) ?? 1) - 1;
           if (n) this.perDest.set(job.dest, n);
           else this.perDest.delete(job.dest);
-          for (const r of job.rows) this.inFlight.delete(`${r.queue_id}\0${r.rcpt}`);
+          for (const r of job.rows) this.inFlight.delete(`${r.queueId}\0${r.rcpt}`);
           this.kick();
         }),
       );
@@ -282,19 +217,15 @@ export class OutboundScheduler implements RemoteTransport {
     return address;
   }
 
-  private handToLocal(list: { row: Row; user: string }[]): void {
-    const db = this.o.db;
-    const done = this.prep(`UPDATE queue_rcpt SET status = 'done' WHERE queue_id = ? AND rcpt = ? AND status = 'remote'`);
-    const add = this.prep(`INSERT INTO queue_rcpt (queue_id, rcpt, orcpt, notify, status) VALUES (?, ?, ?, ?, 'pending')
-                              ON CONFLICT (queue_id, rcpt) DO UPDATE SET status = 'pending' WHERE status = 'remote'`);
-    db.transaction(() => {
-      for (const { row, user } of list) {
-        add.run(row.queue_id, user, row.orcpt ?? row.rcpt, row.notify);
-        if (user !== row.rcpt) done.run(row.queue_id, row.rcpt);
-      }
-    })();
-    for (const { row, user } of list) this.o.log.info(row.queue_id, `to=<${row.rcpt}>, relay=local, status=routed by the mailertable to <${user}>`);
-    this.o.kickLocal();
+  private async handToLocal(list: { row: Row; user: string }[]): Promise<void> {
+    const ops: WriteOp[] = [];
+    for (const { row, user } of list) {
+      ops.push({ op: 'rcpt.add', queueId: row.queueId, rcpt: user, orcpt: row.orcpt ?? row.rcpt, notify: row.notify, status: 'pending', upgradeFrom: 'remote' });
+      if (user !== row.rcpt) ops.push({ op: 'rcpt.status', queueId: row.queueId, rcpt: row.rcpt, status: 'done', from: ['remote'] });
+    }
+    await this.o.queue.commit({ durability: 'full', parts: [{ ops }] });
+    for (const { row, user } of list) this.o.log.info(row.queueId, `to=<${row.rcpt}>, relay=local, status=routed by the mailertable to <${user}>`);
+    this.o.signal.wake('local');
   }
 
   private clientOptions(job: Job, host: MxHost, address: string): ClientOptions {
@@ -349,8 +280,8 @@ export class OutboundScheduler implements RemoteTransport {
     }
     let message: PreparedMessage;
     try {
-      const blob = await this.o.blobs.read(job.rows[0].blob_id);
-      message = prepareMessage(blob.subarray(job.rows[0].trace_skip), JSON.parse(job.rows[0].envelope) as MessageEnvelope, job.rows.map((r) => r.rcpt), this.dkim, this.o.log, job.queueId);
+      const blob = await this.o.blobs.read(job.rows[0].blobId);
+      message = prepareMessage(blob.subarray(job.rows[0].traceSkip), JSON.parse(job.rows[0].envelope) as MessageEnvelope, job.rows.map((r) => r.rcpt), this.dkim, this.o.log, job.queueId);
     } catch (e) {
       const text = `cannot read the queued message: ${(e as Error).message}`;
       return all({ kind: 'deferred', status: '4.3.0', diagnostic: `x-correo; ${text}`, relay: null, text });
@@ -438,99 +369,100 @@ export class OutboundScheduler implements RemoteTransport {
 
   /** Writes the outcomes, sends the DSNs they call for, removes finished queue entries. */
   private async record(items: { row: Row; outcome: Outcome }[], job?: Job): Promise<void> {
-    const db = this.o.db;
+    const r = this.outcomeOps(items, job);
+    const queueIds = [...new Set(items.map((i) => i.row.queueId))];
+    // The common case, nothing to report: the outcome and the queue entry's removal share
+    // one commit (one fsync per delivered message rather than three). A "delayed" DSN is
+    // decided by the commit (rcpt.warned) but never finishes an entry: its recipient stays.
+    const finishNow = !r.failures.size && !r.relayed.size;
+    if (finishNow) r.ops.push({ op: 'queue.finish', queueIds });
+    const result = (await this.o.queue.commit({ durability: 'full', parts: [{ ops: r.ops }] })).parts[0];
+    if (!result.ok) throw result.error;
+    for (const [id, l] of r.logs) this.o.log.info(id, l);
+    const delayed = new Map<string, { row: Row; dsn: DsnRecipient }[]>();
+    for (const w of r.warnings) if (result.results[w.index]) push(delayed, w.row, w.dsn);
+    await this.report(r.failures, delayed, r.relayed, finishNow ? null : queueIds);
+  }
+
+  /** The batch of one delivery's outcomes, and what to report once it is committed. */
+  private outcomeOps(items: { row: Row; outcome: Outcome }[], job?: Job) {
     const ob = this.o.config.outbound;
     const now = Date.now();
     const mailer = job?.route.mailer ?? 'smtp';
     const failures = new Map<string, { row: Row; dsn: DsnRecipient }[]>();
-    const relayedReports = new Map<string, { row: Row; dsn: DsnRecipient }[]>();
-    const delayReports = new Map<string, { row: Row; dsn: DsnRecipient }[]>();
-    const push = (m: Map<string, { row: Row; dsn: DsnRecipient }[]>, row: Row, dsn: DsnRecipient) => m.set(row.queue_id, [...(m.get(row.queue_id) ?? []), { row, dsn }]);
+    const relayed = new Map<string, { row: Row; dsn: DsnRecipient }[]>();
+    const warnings: { index: number; row: Row; dsn: DsnRecipient }[] = [];
     const remoteMta = (relay: string | null) => relay?.replace(/\[.*$/, '');
-    let sent = 0;
-
+    const ops: WriteOp[] = [];
     const logs: [string, string][] = [];
-    const queueIds = [...new Set(items.map((i) => i.row.queue_id))];
-    let files: string[] | null = null;
-    db.transaction(() => {
-      const done = this.prep(`UPDATE queue_rcpt SET status = 'done', attempts = attempts + 1, last_error = NULL WHERE queue_id = ? AND rcpt = ? AND status = 'remote'`);
-      const defer = this.prep(`UPDATE queue_rcpt SET attempts = attempts + 1, next_attempt = ?, last_error = ? WHERE queue_id = ? AND rcpt = ? AND status = 'remote'`);
-      const warned = this.prep<[string, string], { n: number }>(`SELECT count(*) AS n FROM queue_warned WHERE queue_id = ? AND rcpt = ?`);
-      const warn = this.prep(`INSERT OR IGNORE INTO queue_warned (queue_id, rcpt) VALUES (?, ?)`);
-      for (const { row, outcome: o } of items) {
-        const delay = ((now - row.created) / 1000).toFixed(2);
-        const head = `to=<${row.rcpt}>${row.orcpt && row.orcpt.replace(/^rfc822;/i, '') !== row.rcpt ? `, orig_to=<${row.orcpt.replace(/^rfc822;/i, '')}>` : ''}, relay=${o.kind === 'sent' ? o.relay : o.relay ?? 'none'}, delay=${delay}, tries=${row.attempts + 1}`;
-        if (o.kind === 'sent') {
-          done.run(row.queue_id, row.rcpt);
-          sent++;
-          logs.push([row.queue_id, `${head}, dsn=${statusOf(o.reply)}, status=sent (${replyText(o.reply)})`]);
-          // RFC 3461 5.2.2: a next hop without DSN cannot report success; we say "relayed".
-          if (!o.dsnRelayed && (row.notify ?? '').toUpperCase().split(',').includes('SUCCESS')) {
-            push(relayedReports, row, { address: row.rcpt, original: row.orcpt ?? undefined, action: 'relayed', status: statusOf(o.reply), remoteMta: remoteMta(o.relay), diagnostic: `smtp; ${replyText(o.reply)}` });
-          }
-          continue;
+    let sent = 0, deferred = 0, failed = 0;
+    for (const { row, outcome: o } of items) {
+      const orig = row.orcpt?.replace(/^rfc822;/i, '');
+      const head = `to=<${row.rcpt}>${orig && orig !== row.rcpt ? `, orig_to=<${orig}>` : ''}, relay=${o.kind === 'sent' ? o.relay : o.relay ?? 'none'}, delay=${((now - row.created) / 1000).toFixed(2)}, tries=${row.attempts + 1}`;
+      if (o.kind === 'sent') {
+        ops.push({ op: 'rcpt.status', queueId: row.queueId, rcpt: row.rcpt, status: 'done', from: ['remote'], attempt: true, lastError: null });
+        sent++;
+        logs.push([row.queueId, `${head}, dsn=${statusOf(o.reply)}, status=sent (${replyText(o.reply)})`]);
+        // RFC 3461 5.2.2: a next hop without DSN cannot report success; we say "relayed".
+        if (!o.dsnRelayed && (row.notify ?? '').toUpperCase().split(',').includes('SUCCESS')) {
+          push(relayed, row, { address: row.rcpt, original: row.orcpt ?? undefined, action: 'relayed', status: statusOf(o.reply), remoteMta: remoteMta(o.relay), diagnostic: `smtp; ${replyText(o.reply)}` });
         }
-        if (o.kind === 'deferred' && this.stopped) continue; // shutting down: not a real attempt
-        const expired = now - row.created >= ob.give_up * 1000;
-        if (o.kind === 'failed' || expired) {
-          const status = o.kind === 'failed' ? o.status : '4.4.7';
-          const text = o.kind === 'failed' ? o.text : `gave up after ${(ob.give_up / 3600).toFixed(1)} hours: ${o.text}`;
-          push(failures, row, { address: row.rcpt, original: row.orcpt ?? undefined, action: 'failed', status, remoteMta: remoteMta(o.relay), diagnostic: o.diagnostic, lastAttempt: new Date(now) });
-          logs.push([row.queue_id, `${head}, dsn=${status}, status=bounced (${text})`]);
-          continue;
-        }
-        const attempts = row.attempts + 1;
-        const backoff = Math.min(ob.retry_max, ob.retry_initial * 2 ** Math.min(attempts - 1, 30));
-        const next = Math.min(now + backoff * 1000, row.created + ob.give_up * 1000);
-        defer.run(Math.max(next, now + 1000), o.text, row.queue_id, row.rcpt);
-        logs.push([row.queue_id, `${head}, dsn=${o.status}, status=deferred (${o.text})`]);
-        if (now - row.created >= ob.delay_warning * 1000 && warned.get(row.queue_id, row.rcpt)!.n === 0) {
-          warn.run(row.queue_id, row.rcpt);
-          push(delayReports, row, {
-            address: row.rcpt, original: row.orcpt ?? undefined, action: 'delayed', status: o.status, remoteMta: remoteMta(o.relay),
-            diagnostic: o.diagnostic, lastAttempt: new Date(now), willRetryUntil: new Date(row.created + ob.give_up * 1000),
-          });
-        }
+        continue;
       }
-      const stat = this.prep('INSERT INTO stats (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = value + excluded.value');
-      if (sent && job) {
-        stat.run(`delivered.${mailer}.msgs`, 1);
-        stat.run(`delivered.${mailer}.bytes`, job.rows[0].size - job.rows[0].trace_skip);
-        stat.run(`delivered.${mailer}.rcpts`, sent);
+      if (o.kind === 'deferred' && this.stopped) continue; // shutting down: not a real attempt
+      if (o.kind === 'failed' || now - row.created >= ob.give_up * 1000) {
+        const status = o.kind === 'failed' ? o.status : '4.4.7';
+        const text = o.kind === 'failed' ? o.text : `gave up after ${(ob.give_up / 3600).toFixed(1)} hours: ${o.text}`;
+        push(failures, row, { address: row.rcpt, original: row.orcpt ?? undefined, action: 'failed', status, remoteMta: remoteMta(o.relay), diagnostic: o.diagnostic, lastAttempt: new Date(now) });
+        logs.push([row.queueId, `${head}, dsn=${status}, status=bounced (${text})`]);
+        failed++;
+        continue;
       }
-      const nFailed = [...failures.values()].reduce((n, l) => n + l.length, 0);
-      if (nFailed) stat.run(`bounced.${mailer}.rcpts`, nFailed);
-      const nDeferred = logs.filter(([, l]) => l.includes('status=deferred')).length;
-      if (nDeferred) stat.run(`deferred.${mailer}.rcpts`, nDeferred);
-      // The common case, nothing to report: the outcome and the queue entry's removal share
-      // this commit (one fsync per delivered message rather than three).
-      if (!failures.size && !delayReports.size && !relayedReports.size) files = this.o.finishInTransaction(queueIds);
-    })();
-    for (const [id, l] of logs) this.o.log.info(id, l);
+      ops.push({ op: 'rcpt.defer', queueId: row.queueId, rcpt: row.rcpt, status: 'remote', next: nextAttempt(this.retry, row.attempts + 1, row.created, now, 1000), lastError: o.text });
+      logs.push([row.queueId, `${head}, dsn=${o.status}, status=deferred (${o.text})`]);
+      deferred++;
+      if (now - row.created >= ob.delay_warning * 1000) {
+        warnings.push({ index: ops.length, row, dsn: {
+          address: row.rcpt, original: row.orcpt ?? undefined, action: 'delayed', status: o.status, remoteMta: remoteMta(o.relay),
+          diagnostic: o.diagnostic, lastAttempt: new Date(now), willRetryUntil: new Date(row.created + ob.give_up * 1000),
+        } });
+        ops.push({ op: 'rcpt.warned', queueId: row.queueId, rcpt: row.rcpt });
+      }
+    }
+    const counts: [string, number][] = [[`bounced.${mailer}.rcpts`, failed], [`deferred.${mailer}.rcpts`, deferred]];
+    if (sent && job) counts.push([`delivered.${mailer}.msgs`, 1], [`delivered.${mailer}.bytes`, job.rows[0].size - job.rows[0].traceSkip], [`delivered.${mailer}.rcpts`, sent]);
+    ops.push({ op: 'stats.add', counts });
+    return { ops, logs, failures, relayed, warnings };
+  }
 
+  /** The DSNs of a delivery; then the failed recipients are marked, and `finish` entries removed. */
+  private async report(failures: Map<string, { row: Row; dsn: DsnRecipient }[]>, delayed: typeof failures, relayed: typeof failures, finish: string[] | null): Promise<void> {
     const report = (l: { row: Row; dsn: DsnRecipient }[]): ReportItem[] => l.map((x) => ({ rcpt: x.row.rcpt, notify: x.row.notify, dsn: x.dsn }));
+    const ops: WriteOp[] = [];
     for (const [queueId, list] of failures) {
       try {
         await this.o.bouncer.report(queueId, report(list), 'failure');
       } catch (e) {
         // Keep them 'remote': tried again in a minute, and bounced then.
         this.o.log.error(queueId, `cannot queue the DSN, will retry: ${(e as Error).message}`);
-        const later = this.prep(`UPDATE queue_rcpt SET next_attempt = ? WHERE queue_id = ? AND rcpt = ?`);
-        for (const f of list) later.run(Date.now() + MINUTE, queueId, f.row.rcpt);
+        for (const f of list) ops.push({ op: 'rcpt.retryAt', queueId, rcpt: f.row.rcpt, status: ['remote'], next: Date.now() + MINUTE });
         continue;
       }
-      const mark = this.prep(`UPDATE queue_rcpt SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE queue_id = ? AND rcpt = ? AND status = 'remote'`);
-      db.transaction(() => { for (const f of list) mark.run(f.dsn.diagnostic ?? f.dsn.status, queueId, f.row.rcpt); })();
+      for (const f of list) ops.push({ op: 'rcpt.status', queueId, rcpt: f.row.rcpt, status: 'failed', from: ['remote'], attempt: true, lastError: f.dsn.diagnostic ?? f.dsn.status });
     }
-    for (const [queueId, list] of delayReports) {
+    for (const [queueId, list] of delayed) {
       await this.o.bouncer.report(queueId, report(list), 'delay').catch((e) => this.o.log.warn(queueId, `cannot queue the delay DSN: ${(e as Error).message}`));
     }
-    for (const [queueId, list] of relayedReports) {
+    for (const [queueId, list] of relayed) {
       await this.o.bouncer.report(queueId, report(list), 'success').catch((e) => this.o.log.warn(queueId, `cannot queue the relay DSN: ${(e as Error).message}`));
     }
-    if (files) await this.o.removeFiles(files);
-    else await this.o.finish(queueIds);
+    if (finish) ops.push({ op: 'queue.finish', queueIds: finish });
+    if (ops.length) await this.o.queue.commit({ durability: 'full', parts: [{ ops }] });
   }
+}
+
+function push(m: Map<string, { row: Row; dsn: DsnRecipient }[]>, row: Row, dsn: DsnRecipient): void {
+  m.set(row.queueId, [...(m.get(row.queueId) ?? []), { row, dsn }]);
 }
 
 export type { MxResult };

@@ -11,7 +11,6 @@ import { MAX_COMMAND_LINE, type Frame } from './framing.js';
 import { parseCommand, parseLineCount, parseMessageNumber } from './commands.js';
 import { DotStuffer, TopFilter } from './transfer.js';
 import { Maildrop } from './maildrop.js';
-import { locksFor } from './lock.js';
 import { Reply } from './replies.js';
 
 /** What a session needs from its connection; server.ts implements it over a socket. */
@@ -218,7 +217,7 @@ export class Session {
 
   private releaseLock(): void {
     if (this.lockedUserId === null) return;
-    locksFor(this.ctx.store).release(this.lockedUserId, this.id);
+    void this.ctx.locks.release(`maildrop:${this.lockedUserId}`, this.id);
     this.lockedUserId = null;
   }
 
@@ -341,8 +340,7 @@ export class Session {
   private async openMaildrop(address: string, method: string): Promise<void> {
     const user = await this.ctx.store.getUser(address);
     if (!user) return this.reply(Reply.noMaildrop);
-    const locks = locksFor(this.ctx.store);
-    if (!locks.acquire(user.id, this.id)) {
+    if (!(await this.ctx.locks.acquire(`maildrop:${user.id}`, this.id))) {
       this.log.notice(this.id, `maildrop in use: user=${address}, client=${this.t.clientAddress}`);
       return this.reply(Reply.inUse);
     }

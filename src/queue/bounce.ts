@@ -1,4 +1,4 @@
-import type { DB } from '../store/db.js';
+import type { QueueStore } from '../store/queue.js';
 import type { BlobStore } from '../store/blobs.js';
 import type { Logger } from '../log/logger.js';
 import type { Intake, MessageEnvelope } from './types.js';
@@ -28,14 +28,6 @@ export interface ReportItem {
   dsn: DsnRecipient;
 }
 
-interface QueueRow {
-  sender: string;
-  envelope: string;
-  blob_id: string;
-  created: number;
-  trace_skip: number;
-}
-
 export function wantsReport(notify: string | null, kind: ReportKind): boolean {
   const n = (notify ?? '').toUpperCase().split(',').filter(Boolean);
   if (n.includes('NEVER')) return false;
@@ -45,7 +37,7 @@ export function wantsReport(notify: string | null, kind: ReportKind): boolean {
 
 export class Bouncer {
   constructor(
-    private readonly db: DB,
+    private readonly queue: QueueStore,
     private readonly blobs: BlobStore,
     private readonly intake: Intake,
     private readonly log: Logger,
@@ -58,17 +50,15 @@ export class Bouncer {
    * DSN could not be queued (disk full...): the caller keeps the recipients to try again.
    */
   async report(queueId: string, items: ReportItem[], kind: ReportKind): Promise<string | null> {
-    const row = this.db
-      .prepare<[string], QueueRow>('SELECT sender, envelope, blob_id, created, trace_skip FROM queue WHERE id = ?')
-      .get(queueId);
+    const row = await this.queue.entry(queueId);
     if (!row || !row.sender) return null;
     const wanted = items.filter((i) => wantsReport(i.notify, kind));
     if (!wanted.length) return null;
     const env = JSON.parse(row.envelope) as MessageEnvelope;
-    const original = await this.blobs.read(row.blob_id);
+    const original = await this.blobs.read(row.blobId);
     const dsn = buildDsn({
       reportingMta: this.hostname, to: row.sender, queueId, arrivalDate: new Date(row.created), envid: env.envid,
-      recipients: wanted.map((i) => i.dsn), original: original.subarray(row.trace_skip),
+      recipients: wanted.map((i) => i.dsn), original: original.subarray(row.traceSkip),
       headersOnly: kind !== 'failure' || env.ret === 'HDRS',
     });
     const w = await this.intake.begin(

@@ -1,11 +1,9 @@
-import { mkdirSync, promises as fsp, statfsSync } from 'node:fs';
-import { dirname } from 'node:path';
-import type { FileHandle } from 'node:fs/promises';
-import type { DB } from '../store/db.js';
-import type { Statement } from 'better-sqlite3';
-import type { BlobStore } from '../store/blobs.js';
-import type { GroupCommit } from '../store/group-commit.js';
+import type { BlobStore, BlobWriter } from '../store/blobs.js';
+import type { QueueStore } from '../store/queue.js';
+import type { QueueSignal } from '../store/notify.js';
+import type { BatchPart } from '../store/batch.js';
 import type { Logger } from '../log/logger.js';
+import type { FastPath } from './fast-path.js';
 import { newQueueId } from './ids.js';
 import { TemporaryFailure, type Intake, type MessageEnvelope, type SpoolWriter } from './types.js';
 
@@ -17,88 +15,72 @@ function isDiskFull(e: unknown): boolean {
   return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
+export interface SpoolOptions {
+  queue: QueueStore;
+  blobs: BlobStore;
+  signal: QueueSignal;
+  log: Logger;
+  /** S5: below this many free octets, mail is refused with a 4xx. 0: no check. */
+  minFreeBytes: number;
+  /** Delivers all-local mail in the commit that records it; null: everything waits for the queue run. */
+  fastPath: FastPath | null;
+}
+
 /**
- * The intake side of the queue. A message's bytes go straight to its final blob file
- * (Return-Path, the front end's trace header, then the data), fsync'd at commit; then the
- * queue record is committed with others in one transaction. Only after both does the
- * front end hear that the message is safe.
+ * The intake side of the queue. A message's bytes go straight to its body (Return-Path, the
+ * front end's trace header, then the data), fsync'd at commit; then the queue record is
+ * committed, with others (group commit). Only after both does the front end hear that the
+ * message is safe.
  */
 export class Spool implements Intake {
-  constructor(
-    private readonly db: DB,
-    private readonly blobs: BlobStore,
-    private readonly commits: GroupCommit,
-    private readonly log: Logger,
-    private readonly minFreeBytes: number,
-    private readonly onQueued: (id: string) => void,
-  ) {
-    mkdirSync(blobs.dir, { recursive: true });
-  }
+  constructor(private readonly o: SpoolOptions) {}
 
   /** S5/DESIGN: a full disk is a 4xx before we take anything, not a half-written message. */
   private checkSpace(): void {
-    if (!this.minFreeBytes) return;
-    try {
-      const s = statfsSync(this.blobs.dir);
-      const free = s.bavail * s.bsize;
-      if (free < this.minFreeBytes) {
-        throw new TemporaryFailure(`only ${free} bytes free in ${this.blobs.dir} (minimum ${this.minFreeBytes})`, '4.3.1');
-      }
-    } catch (e) {
-      if (e instanceof TemporaryFailure) throw e;
+    if (!this.o.minFreeBytes) return;
+    const free = this.o.blobs.freeBytes();
+    if (free !== null && free < this.o.minFreeBytes) {
+      throw new TemporaryFailure(`only ${free} bytes free for message bodies (minimum ${this.o.minFreeBytes})`, '4.3.1');
     }
   }
 
   async begin(envelope: MessageEnvelope, trace: string | ((id: string) => string)): Promise<SpoolWriter> {
     this.checkSpace();
     const id = newQueueId();
-    let fh: FileHandle;
+    let blob: BlobWriter;
     try {
-      fh = await fsp.open(await this.blobs.prepare(id), 'wx', 0o640);
+      blob = await this.o.blobs.create(id);
     } catch (e) {
       throw new TemporaryFailure(`cannot create spool file: ${(e as Error).message}`, isDiskFull(e) ? '4.3.1' : '4.3.0');
     }
     // RFC 5321 4.4: the final delivery adds Return-Path; remote delivery skips this line.
     const returnPath = Buffer.from(`Return-Path: <${envelope.sender}>\r\n`);
-    return new Writer(id, fh, this, envelope, [returnPath, Buffer.from(typeof trace === 'function' ? trace(id) : trace, 'utf8')], returnPath.length, this.blobs.path(id));
+    return new Writer(blob, this, envelope, [returnPath, Buffer.from(typeof trace === 'function' ? trace(id) : trace, 'utf8')], returnPath.length);
   }
 
   /**
-   * Set by the server: delivers a just-recorded entry inside the same transaction when it
-   * can (QueueManager.deliverAtCommit); returns what to announce after the commit.
+   * Called by a Writer once its body is on disk: records the queue entry, and in the same
+   * commit delivers it when the fast path can (a part of its own: a failing delivery, over
+   * quota, leaves the entry for the queue run).
    */
-  atCommit: ((id: string, envelope: MessageEnvelope, size: number) => (() => void) | null) | null = null;
-
-  private stmts: Record<'blob' | 'queue' | 'rcpt' | 'stat', Statement> | null = null;
-
-  private statements() {
-    return (this.stmts ??= {
-      blob: this.db.prepare('INSERT INTO blobs (id, size) VALUES (?, ?)'),
-      queue: this.db.prepare('INSERT INTO queue (id, blob_id, sender, envelope, size, trace_skip, created) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      rcpt: this.db.prepare('INSERT OR IGNORE INTO queue_rcpt (queue_id, rcpt, orcpt, notify) VALUES (?, ?, ?, ?)'),
-      stat: this.db.prepare('INSERT INTO stats (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = value + excluded.value'),
-    });
-  }
-
-  /** Called by a Writer once its file is on disk: records the queue entry (group commit). */
-  record(id: string, envelope: MessageEnvelope, size: number, traceSkip: number): Promise<void> {
-    const st = this.statements();
-    return this.commits.run(() => {
-      st.blob.run(id, size);
-      st.queue.run(id, id, envelope.sender, JSON.stringify(envelope), size, traceSkip, Date.now());
-      for (const r of envelope.recipients) st.rcpt.run(id, r.address, r.original ?? null, r.notify?.join(',') ?? null);
-      st.stat.run(`received.${envelope.via}.msgs`, 1);
-      st.stat.run(`received.${envelope.via}.bytes`, size);
-      return this.atCommit?.(id, envelope, size) ?? null;
-    }).then((announce) => {
-      this.log.info(id, `from=<${envelope.sender}>, size=${size}, nrcpt=${envelope.recipients.length}, via=${envelope.via}, client=${envelope.clientAddress}${envelope.authUser ? `, sasl_username=${envelope.authUser}` : ''}`);
-      if (announce) announce();
-      else this.onQueued(id);
-    });
+  async record(id: string, envelope: MessageEnvelope, size: number, traceSkip: number): Promise<void> {
+    const intake: BatchPart = {
+      ops: [{
+        op: 'queue.insert', id, sender: envelope.sender, envelope: JSON.stringify(envelope), via: envelope.via, size, traceSkip, created: Date.now(),
+        recipients: envelope.recipients.map((r) => ({ rcpt: r.address, orcpt: r.original ?? null, notify: r.notify?.join(',') ?? null })),
+      }],
+    };
+    const plan = this.o.fastPath ? await this.o.fastPath.plan(id, envelope, size) : null;
+    const r = await this.o.queue.commit({ durability: 'full', parts: plan ? [intake, { ops: plan.ops, mayFail: true }] : [intake] });
+    if (!r.parts[0].ok) throw r.parts[0].error;
+    this.o.log.info(id, `from=<${envelope.sender}>, size=${size}, nrcpt=${envelope.recipients.length}, via=${envelope.via}, client=${envelope.clientAddress}${envelope.authUser ? `, sasl_username=${envelope.authUser}` : ''}`);
+    const delivered = plan && r.parts[1].ok ? r.parts[1].results : null;
+    if (plan && delivered) plan.announce(delivered);
+    else this.o.signal.wake('local');
   }
 
   remove(id: string): Promise<void> {
-    return this.blobs.remove(id);
+    return this.o.blobs.remove(id);
   }
 }
 
@@ -110,17 +92,15 @@ class Writer implements SpoolWriter {
   /** Octets of Return-Path and the front end's trace, where addTrace() inserts. */
   private readonly headLength: number;
   private headWritten = false;
-  /** Trace fields added after the head went to disk: the file is rewritten at commit. */
+  /** Trace fields added after the head went to disk: inserted at commit. */
   private late: Buffer[] = [];
 
   constructor(
-    readonly id: string,
-    private readonly fh: FileHandle,
+    private readonly blob: BlobWriter,
     private readonly spool: Spool,
     private readonly envelope: MessageEnvelope,
     head: Buffer[],
     private readonly traceSkip: number,
-    private readonly path: string,
   ) {
     this.chunks = head;
     for (const c of head) {
@@ -128,6 +108,10 @@ class Writer implements SpoolWriter {
       this.buffered += c.length;
     }
     this.headLength = this.size;
+  }
+
+  get id(): string {
+    return this.blob.id;
   }
 
   addTrace(text: string): void {
@@ -161,19 +145,7 @@ class Writer implements SpoolWriter {
     this.buffered = 0;
     this.headWritten = true;
     try {
-      let { bytesWritten } = await this.fh.writev(chunks);
-      const total = chunks.reduce((n, c) => n + c.length, 0);
-      // writev may write less than asked (rare, e.g. near ENOSPC): finish the rest.
-      if (bytesWritten < total) {
-        const rest = Buffer.concat(chunks).subarray(bytesWritten);
-        let off = 0;
-        while (off < rest.length) {
-          const r = await this.fh.write(rest, off);
-          if (r.bytesWritten === 0) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
-          off += r.bytesWritten;
-        }
-        bytesWritten = total;
-      }
+      await this.blob.write(chunks);
     } catch (e) {
       await this.abort();
       throw new TemporaryFailure(`spool ${this.id}: ${(e as Error).message}`, isDiskFull(e) ? '4.3.1' : '4.3.0');
@@ -183,9 +155,7 @@ class Writer implements SpoolWriter {
   async commit(): Promise<void> {
     await this.flush();
     try {
-      await this.fh.sync();
-      await this.fh.close();
-      if (this.late.length) await this.rewriteWithLateTrace();
+      await this.blob.commit(this.late.length ? { at: this.headLength, bytes: this.late } : undefined);
     } catch (e) {
       await this.abort();
       throw new TemporaryFailure(`spool ${this.id}: fsync failed: ${(e as Error).message}`, isDiskFull(e) ? '4.3.1' : '4.3.0');
@@ -199,49 +169,10 @@ class Writer implements SpoolWriter {
     }
   }
 
-  /**
-   * A large message whose head is already on disk: write head + late trace + the rest to a new
-   * file, fsync it, rename it over the old one and fsync the directory. A crash before the
-   * rename leaves the complete old file (no queue record yet either way).
-   */
-  private async rewriteWithLateTrace(): Promise<void> {
-    const tmp = `${this.path}.t`;
-    const src = await fsp.open(this.path, 'r');
-    const dst = await fsp.open(tmp, 'w', 0o640);
-    try {
-      const buf = Buffer.alloc(Math.min(FLUSH_AT, Math.max(this.headLength, 1)));
-      const head = Buffer.alloc(this.headLength);
-      await src.read(head, 0, this.headLength, 0);
-      await dst.writev([head, ...this.late]);
-      for (let pos = this.headLength; ;) {
-        const { bytesRead } = await src.read(buf, 0, buf.length, pos);
-        if (!bytesRead) break;
-        await dst.write(buf, 0, bytesRead);
-        pos += bytesRead;
-      }
-      await dst.sync();
-    } catch (e) {
-      await fsp.rm(tmp, { force: true });
-      throw e;
-    } finally {
-      await src.close();
-      await dst.close();
-    }
-    await fsp.rename(tmp, this.path);
-    const dir = await fsp.open(dirname(this.path), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-    this.late = [];
-  }
-
   async abort(): Promise<void> {
     if (this.done) return;
     this.done = true;
     this.chunks = [];
-    await this.fh.close().catch(() => undefined);
-    await this.spool.remove(this.id).catch(() => undefined);
+    await this.blob.abort();
   }
 }

@@ -9,6 +9,7 @@ import { masqueradeAddress, qualifyAddress, type Masquerade } from './fixups.js'
 import { DROP_NAME, MAGIC, MAX_ENVELOPE, type DropEnvelope } from './maildrop.js';
 import { rfc5322Date } from './received.js';
 import { randomBytes } from 'node:crypto';
+import { BackgroundWorker } from '../queue/worker.js';
 
 /**
  * The server side of the local `sendmail` command (S31): takes messages from the maildrop
@@ -40,15 +41,21 @@ function userNames(): Map<number, string> {
   return out;
 }
 
+/** fs.watch can miss events (NFS, overflow): a slow scan as well. */
+const RESCAN_MS = 5000;
+
 export class Pickup {
   private watcher: FSWatcher | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private running = false;
-  private again = false;
   private stopped = false;
   private readonly busy = new Set<string>();
+  private readonly worker: BackgroundWorker;
 
-  constructor(private readonly ctx: Context, private readonly dir: string, private readonly log: Logger) {}
+  constructor(private readonly ctx: Context, private readonly dir: string, private readonly log: Logger) {
+    this.worker = new BackgroundWorker('pickup', async () => {
+      await this.scan();
+      return Date.now() + RESCAN_MS;
+    }, log, RESCAN_MS);
+  }
 
   start(): void {
     mkdirSync(this.dir, { recursive: true });
@@ -60,32 +67,17 @@ export class Pickup {
     } catch (e) {
       this.log.warn(null, `pickup: cannot watch ${this.dir}: ${(e as Error).message}; scanning every 5 s`);
     }
-    // fs.watch can miss events (NFS, overflow): a slow scan as well.
-    this.timer = setInterval(() => this.kick(), 5000);
-    this.timer.unref();
     this.kick();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.stopped = true;
     this.watcher?.close();
-    if (this.timer) clearInterval(this.timer);
+    await this.worker.stop();
   }
 
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    void this.scan().finally(() => {
-      this.running = false;
-      if (this.again) {
-        this.again = false;
-        this.kick();
-      }
-    });
+    this.worker.kick();
   }
 
   private async scan(): Promise<void> {

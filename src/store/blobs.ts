@@ -1,22 +1,58 @@
-import { createReadStream, promises as fsp } from 'node:fs';
-import { join } from 'node:path';
+import { createReadStream, mkdirSync, promises as fsp, readFileSync, statfsSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 
 /**
- * Message bodies, one file each, shared by every mailbox copy of one message (DESIGN.md).
- * Files live in data_dir/blobs/XY/ID where XY is the id's last two characters, so that no
+ * Message bodies, one per accepted message, shared by every mailbox copy of it (DESIGN.md).
+ * Callers never see where or how a body is kept: they write through a BlobWriter and read
+ * ranges, so that another backend (object storage, a shared volume) can stand behind it.
+ * Ids are [A-Za-z0-9]+ (the queue id of the message).
+ */
+export interface BlobStore {
+  /** Starts a new body; nothing of it is visible until commit(). */
+  create(id: string): Promise<BlobWriter>;
+  /** The whole body; `sizeHint` (its size, when known) lets an implementation pick the fastest way. */
+  read(id: string, sizeHint?: number): Promise<Buffer>;
+  /** Bytes [start, end) of a body (fewer when it is shorter). */
+  slice(id: string, start: number, end: number): Promise<Buffer>;
+  /** A stream of bytes [start, end) (end exclusive; omitted = to the end). */
+  stream(id: string, start?: number, end?: number): Readable;
+  remove(id: string): Promise<void>;
+  /** Octets free where bodies are written, null when unknown (the queue refuses mail below a minimum). */
+  freeBytes(): number | null;
+}
+
+export interface BlobWriter {
+  readonly id: string;
+  /** Appends the chunks (back-pressure: the promise settles when they are written). */
+  write(chunks: Buffer[]): Promise<void>;
+  /**
+   * Makes the body durable (fsync) and complete. `insert` puts more bytes at offset `at` of
+   * what was written (trace fields known only at the end of DATA, after the head went out).
+   */
+  commit(insert?: { at: number; bytes: Buffer[] }): Promise<void>;
+  /** Drops the body; safe after a failure and twice. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Bodies as files: data_dir/blobs/XY/ID where XY is the id's last two characters, so that no
  * directory grows past a few thousand entries.
  */
-export class BlobStore {
-  constructor(readonly dir: string) {}
+export class FsBlobStore implements BlobStore {
+  private readonly made = new Set<string>();
 
-  path(id: string): string {
+  constructor(private readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  private path(id: string): string {
     if (!/^[A-Za-z0-9]+$/.test(id)) throw new Error(`invalid blob id ${JSON.stringify(id)}`);
     return join(this.dir, id.slice(-2), id);
   }
 
-  /** The directory a new blob's file goes in, created if missing. */
-  async prepare(id: string): Promise<string> {
+  async create(id: string): Promise<BlobWriter> {
     const p = this.path(id);
     const sub = id.slice(-2);
     // One mkdir per directory per process, not one per message (a system call saved each time).
@@ -24,16 +60,25 @@ export class BlobStore {
       await fsp.mkdir(join(this.dir, sub), { recursive: true });
       this.made.add(sub);
     }
-    return p;
+    return new FileWriter(id, p, await fsp.open(p, 'wx', 0o640));
   }
 
-  private readonly made = new Set<string>();
-
-  read(id: string): Promise<Buffer> {
+  /**
+   * Small bodies (nearly all mail) are read synchronously: from the page cache that is one
+   * system call sequence of a few microseconds, where the promise API costs four round trips
+   * through libuv's thread pool (open, fstat, read, close). Large ones keep the event loop free.
+   */
+  read(id: string, sizeHint?: number): Promise<Buffer> {
+    if (sizeHint !== undefined && sizeHint <= SYNC_READ_MAX) {
+      try {
+        return Promise.resolve(readFileSync(this.path(id)));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     return fsp.readFile(this.path(id));
   }
 
-  /** Bytes [start, end) of a blob. */
   async slice(id: string, start: number, end: number): Promise<Buffer> {
     const fh = await fsp.open(this.path(id), 'r');
     try {
@@ -50,12 +95,100 @@ export class BlobStore {
     }
   }
 
-  /** A stream of bytes [start, end) (end exclusive; omitted = to the end). */
   stream(id: string, start = 0, end?: number): Readable {
     return createReadStream(this.path(id), { start, end: end === undefined ? undefined : end - 1 });
   }
 
   async remove(id: string): Promise<void> {
     await fsp.rm(this.path(id), { force: true });
+  }
+
+  freeBytes(): number | null {
+    try {
+      const s = statfsSync(this.dir);
+      return s.bavail * s.bsize;
+    } catch {
+      return null;
+    }
+  }
+}
+
+const COPY_CHUNK = 256 * 1024;
+/** Bodies up to this size are read in one synchronous call (no thread-pool round trips). */
+const SYNC_READ_MAX = 256 * 1024;
+
+class FileWriter implements BlobWriter {
+  private done = false;
+  private written = 0;
+
+  constructor(readonly id: string, private readonly path: string, private readonly fh: FileHandle) {}
+
+  async write(chunks: Buffer[]): Promise<void> {
+    const total = chunks.reduce((n, c) => n + c.length, 0);
+    let { bytesWritten } = await this.fh.writev(chunks);
+    // writev may write less than asked (rare, e.g. near ENOSPC): finish the rest.
+    if (bytesWritten < total) {
+      const rest = Buffer.concat(chunks).subarray(bytesWritten);
+      let off = 0;
+      while (off < rest.length) {
+        const r = await this.fh.write(rest, off);
+        if (r.bytesWritten === 0) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
+        off += r.bytesWritten;
+      }
+      bytesWritten = total;
+    }
+    this.written += bytesWritten;
+  }
+
+  async commit(insert?: { at: number; bytes: Buffer[] }): Promise<void> {
+    await this.fh.sync();
+    await this.fh.close();
+    this.done = true;
+    if (insert && insert.bytes.length) await this.rewriteWith(insert.at, insert.bytes);
+  }
+
+  /**
+   * Bytes to insert into a file already written: write head + insert + the rest to a new file,
+   * fsync it, rename it over the old one and fsync the directory. A crash before the rename
+   * leaves the complete old file (and no queue record points at either yet).
+   */
+  private async rewriteWith(at: number, bytes: Buffer[]): Promise<void> {
+    const tmp = `${this.path}.t`;
+    const src = await fsp.open(this.path, 'r');
+    const dst = await fsp.open(tmp, 'w', 0o640);
+    try {
+      const head = Buffer.alloc(at);
+      await src.read(head, 0, at, 0);
+      await dst.writev([head, ...bytes]);
+      const buf = Buffer.alloc(COPY_CHUNK);
+      for (let pos = at; ;) {
+        const { bytesRead } = await src.read(buf, 0, buf.length, pos);
+        if (!bytesRead) break;
+        await dst.write(buf, 0, bytesRead);
+        pos += bytesRead;
+      }
+      await dst.sync();
+    } catch (e) {
+      await fsp.rm(tmp, { force: true });
+      throw e;
+    } finally {
+      await src.close();
+      await dst.close();
+    }
+    await fsp.rename(tmp, this.path);
+    const dir = await fsp.open(dirname(this.path), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (!this.done) {
+      this.done = true;
+      await this.fh.close().catch(() => undefined);
+    }
+    await fsp.rm(this.path, { force: true }).catch(() => undefined);
   }
 }

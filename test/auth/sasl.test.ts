@@ -5,9 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
-import { openDatabase } from '../../src/store/db.js';
-import { BlobStore } from '../../src/store/blobs.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import Database from 'better-sqlite3';
+import { openStore } from '../../src/store/open.js';
 import { Logger } from '../../src/log/logger.js';
 import { makeAuthenticator, setPassword } from '../../src/auth/accounts.js';
 import { hashPassword } from '../../src/auth/password.js';
@@ -39,14 +38,18 @@ auth_fail_limit = ${limit}
 }
 const ALL = ['PLAIN', 'LOGIN', 'CRAM-MD5', 'SCRAM-SHA-256', 'SCRAM-SHA-1', 'DIGEST-MD5'];
 const config = configWith(ALL);
-const db = openDatabase(config.data_dir);
-const store = new SqliteStore(db, new BlobStore(join(config.data_dir, 'blobs')));
+const stores = openStore({ dataDir: config.data_dir, writer: 'thread' });
+const store = stores.mailboxes;
+const secrets = stores.secrets;
+/** The test's own look at the tables. */
+const db = new Database(join(config.data_dir, 'correo.db'), { readonly: true });
 const logFile = join(dir, 'mail.log');
 const log = new Logger(config.hostname, 20, logFile);
 const PASSWORD = 'pencil ünïcode';
 
-test.after(() => {
+test.after(async () => {
   db.close();
+  await stores.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -55,7 +58,7 @@ let ip = 0;
 const nextIp = () => `192.0.2.${++ip}`;
 
 async function exchange(cfg: Config, mech: string, respond: (challenge: Buffer, round: number) => Buffer, opts: { initial?: Buffer | null; clientAddress?: string; auth?: ReturnType<typeof makeAuthenticator> } = {}): Promise<{ step: SaslStep; challenges: Buffer[] }> {
-  const auth = opts.auth ?? makeAuthenticator(cfg, store, db, log);
+  const auth = opts.auth ?? makeAuthenticator(cfg, store, secrets, log);
   const ex = startExchange(mech, offeredMechanisms(true, false, cfg.auth.mechanisms), { auth, service: 'submission', clientAddress: opts.clientAddress ?? nextIp(), hostname: cfg.hostname }) as SaslExchange;
   assert.ok(ex, `${mech} is offered`);
   const challenges: Buffer[] = [];
@@ -69,7 +72,7 @@ async function exchange(cfg: Config, mech: string, respond: (challenge: Buffer, 
 }
 
 test('setup: a user whose password set by "correo user add" made every enabled secret', { timeout: 30000 }, async () => {
-  await setPassword(config, store, db, 'usr@example.test', PASSWORD, true);
+  await setPassword(config, store, secrets, 'usr@example.test', PASSWORD, true);
   const rows = db.prepare('SELECT scheme, secret FROM sasl_secrets ORDER BY scheme').all() as { scheme: string; secret: string }[];
   assert.deepEqual(rows.map((r) => r.scheme), ['CRAM-MD5', 'DIGEST-MD5', 'SCRAM-SHA-1', 'SCRAM-SHA-256']);
   for (const r of rows) assert.ok(!r.secret.includes(PASSWORD), 'no clear password stored');
@@ -172,7 +175,7 @@ test('CRAM-MD5 and DIGEST-MD5 against the stored secrets; LOGIN and PLAIN agains
 });
 
 test('a password changed behind the secrets\' back makes them stale: the old password no longer works by SCRAM', { timeout: 30000 }, async () => {
-  await setPassword(config, store, db, 'stale@example.test', 'old-password', true);
+  await setPassword(config, store, secrets, 'stale@example.test', 'old-password', true);
   await store.setPasswordHash('stale@example.test', await hashPassword('new-password'));
   const c = new ScramClient('SCRAM-SHA-256', 'stale@example.test', 'old-password');
   const { step } = await exchange(config, 'SCRAM-SHA-256', (ch) => Buffer.from(c.final(ch.toString())), { initial: Buffer.from(c.first()) });
@@ -182,7 +185,7 @@ test('a password changed behind the secrets\' back makes them stale: the old pas
 
 test('a mechanism enabled later: the first PLAIN login makes its secret, then it works', { timeout: 30000 }, async () => {
   const before = configWith(['PLAIN', 'LOGIN']);
-  await setPassword(before, store, db, 'later@example.test', 'later-pw', true);
+  await setPassword(before, store, secrets, 'later@example.test', 'later-pw', true);
   assert.equal((db.prepare("SELECT COUNT(*) AS n FROM sasl_secrets s JOIN users u ON u.id = s.user_id WHERE u.address = 'later@example.test'").get() as { n: number }).n, 0, 'no secret for disabled mechanisms');
   const c0 = new ScramClient('SCRAM-SHA-1', 'later@example.test', 'later-pw');
   assert.equal((await exchange(config, 'SCRAM-SHA-1', (ch) => Buffer.from(c0.final(ch.toString())), { initial: Buffer.from(c0.first()) })).step.kind, 'done');
@@ -194,7 +197,7 @@ test('a mechanism enabled later: the first PLAIN login makes its secret, then it
 
 test('throttling: per client address even with the right password; an account under attack refuses only the addresses that failed at it, never its owner elsewhere', { timeout: 30000 }, async () => {
   const cfg = configWith(ALL, 2);
-  const auth = makeAuthenticator(cfg, store, db, log);
+  const auth = makeAuthenticator(cfg, store, secrets, log);
   const cram = (pw: string) => (ch: Buffer) => Buffer.from(`usr@example.test ${createHmac('md5', pw).update(ch).digest('hex')}`);
   for (let i = 0; i < 2; i++) assert.deepEqual((await exchange(cfg, 'CRAM-MD5', cram('bad'), { auth, clientAddress: '198.51.100.1' })).step, { kind: 'done', outcome: { ok: false, reason: 'bad-credentials' } });
   assert.deepEqual((await exchange(cfg, 'CRAM-MD5', cram(PASSWORD), { auth, clientAddress: '198.51.100.1' })).step, { kind: 'done', outcome: { ok: false, reason: 'throttled' } });
@@ -215,7 +218,7 @@ test('throttling: per client address even with the right password; an account un
 
 test('throttling counts an IPv6 client per /64: stepping to another address of the same /64 does not buy more guesses; an IPv4-mapped address is its IPv4 address', { timeout: 30000 }, async () => {
   const cfg = configWith(ALL, 2);
-  const auth = makeAuthenticator(cfg, store, db, log);
+  const auth = makeAuthenticator(cfg, store, secrets, log);
   const plain = (from: string, pw: string) => exchange(cfg, 'PLAIN', () => Buffer.alloc(0), { auth, clientAddress: from, initial: Buffer.from(`\0usr@example.test\0${pw}`) });
   assert.deepEqual((await plain('2001:db8:1:2::1', 'bad')).step, { kind: 'done', outcome: { ok: false, reason: 'bad-credentials' } });
   assert.deepEqual((await plain('2001:db8:1:2:ffff::9', 'bad')).step, { kind: 'done', outcome: { ok: false, reason: 'bad-credentials' } });

@@ -3,12 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase } from '../../src/store/db.js';
-import { BlobStore } from '../../src/store/blobs.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
-import { GroupCommit } from '../../src/store/group-commit.js';
+import { openStore } from '../../src/store/open.js';
 import { Spool } from '../../src/queue/spool.js';
-import { AddressResolver, userLookup } from '../../src/delivery/resolve.js';
+import { AddressResolver } from '../../src/delivery/resolve.js';
 import { LocalRecipients } from '../../src/delivery/local-recipients.js';
 import { Resolver } from '../../src/dns/resolver.js';
 import { Logger } from '../../src/log/logger.js';
@@ -39,17 +36,16 @@ timeout = 200
 `);
 const config = loadConfig(join(dir, 'correo.toml'));
 const log = new Logger(config.hostname, 20, join(dir, 'mail.log'));
-const db = openDatabase(config.data_dir);
-const blobs = new BlobStore(join(config.data_dir, 'blobs'));
-const store = new SqliteStore(db, blobs);
+const stores = openStore({ dataDir: config.data_dir, writer: 'thread' });
+const store = stores.mailboxes;
 const maps = openMaps(config, log);
-const recipients = new LocalRecipients(new AddressResolver(config, userLookup(db), log, maps));
+const recipients = new LocalRecipients(new AddressResolver(config, (a) => stores.users.has(a), log, maps));
 const policy = new Policy({ config, maps, recipients, dns: new Resolver(config.dns.servers, config.dns.timeout), log });
-const spool = new Spool(db, blobs, new GroupCommit(db), log, 0, () => undefined);
+const spool = new Spool({ queue: stores.queue, blobs: stores.blobs, signal: stores.queueSignal, log, minFreeBytes: 0, fastPath: null });
 
-test.after(() => {
+test.after(async () => {
   policy.close();
-  db.close();
+  await stores.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -94,7 +90,7 @@ test('authwarnings: a user sending as someone else gets X-Authentication-Warning
   await writer.write(Buffer.from('From: boss@example.test\r\nSubject: as the boss\r\n\r\nhi\r\n'));
   assert.equal(await s.endOfData(), null);
   await writer.commit();
-  const text = readFileSync(blobs.path(writer.id), 'utf8');
+  const text = (await stores.blobs.read(writer.id)).toString('utf8');
   assert.match(text, /^Return-Path: <boss@example\.test>\r\nReceived: from pc\.test\r\nX-Authentication-Warning: mail\.example\.test: usr@example\.test set sender to boss@example\.test using SMTP AUTH\r\nFrom: boss@example\.test\r\n/);
   assert.doesNotMatch(text, /Authentication-Results/);
 });
@@ -112,7 +108,7 @@ test('a trace field added after a large message reached the disk: the file is re
   for (let i = 0; i < message.length; i += 64 * 1024) await writer.write(message.subarray(i, i + 64 * 1024));
   assert.equal(await s.endOfData(), null);
   await writer.commit();
-  const text = readFileSync(blobs.path(writer.id));
+  const text = await stores.blobs.read(writer.id);
   const head = 'Return-Path: <boss@example.test>\r\nReceived: from pc.test\r\nX-Authentication-Warning: mail.example.test: usr@example.test set sender to boss@example.test using SMTP AUTH\r\n';
   assert.equal(text.subarray(0, head.length).toString(), head);
   assert.ok(text.subarray(head.length).equals(message), 'the message follows intact');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Maildrop } from '../../src/pop3/maildrop.js';
-import { MaildropLocks, locksFor } from '../../src/pop3/lock.js';
+import { InProcessLocks } from '../../src/store/locks.js';
 import type { Mailbox, MessageRecord } from '../../src/store/types.js';
 
 const mailbox: Mailbox = { id: 7, userId: 1, name: 'INBOX', uidValidity: 1700000000, uidNext: 13, highestModSeq: 1, specialUse: null, subscribed: true };
@@ -32,16 +32,14 @@ test('UIDL ids: uidvalidity.uid, printable and at most 70 octets (RFC 1939 7)', 
   assert.match(id, /^[\x21-\x7e]{1,70}$/);
 });
 
-test('maildrop locks: one owner at a time, released only by the owner', () => {
-  const l = new MaildropLocks();
-  assert.equal(l.acquire(1, 'a'), true);
-  assert.equal(l.acquire(1, 'b'), false);
-  assert.equal(l.acquire(2, 'b'), true);
-  l.release(1, 'b');
-  assert.equal(l.isHeld(1), true, 'b cannot release a');
-  l.release(1, 'a');
-  assert.equal(l.acquire(1, 'b'), true);
-  const store = {};
-  assert.equal(locksFor(store), locksFor(store), 'one table per store');
-  assert.notEqual(locksFor(store), locksFor({}));
+test('maildrop locks: one owner at a time, released only by the owner', async () => {
+  const l = new InProcessLocks();
+  assert.equal(await l.acquire('maildrop:1', 'a'), true);
+  assert.equal(await l.acquire('maildrop:1', 'a'), true, 'the owner again');
+  assert.equal(await l.acquire('maildrop:1', 'b'), false);
+  assert.equal(await l.acquire('maildrop:2', 'b'), true);
+  await l.release('maildrop:1', 'b');
+  assert.equal(await l.acquire('maildrop:1', 'c'), false, 'b cannot release a');
+  await l.release('maildrop:1', 'a');
+  assert.equal(await l.acquire('maildrop:1', 'b'), true);
 });

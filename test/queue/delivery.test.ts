@@ -1,40 +1,52 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase } from '../../src/store/db.js';
-import { BlobStore } from '../../src/store/blobs.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
-import { GroupCommit } from '../../src/store/group-commit.js';
+import Database from 'better-sqlite3';
+import { openStore } from '../../src/store/open.js';
+import { FsBlobStore } from '../../src/store/blobs.js';
+import { InProcessQueueSignal } from '../../src/store/notify.js';
 import { Spool } from '../../src/queue/spool.js';
 import { QueueManager } from '../../src/queue/manager.js';
-import { AddressResolver, userLookup } from '../../src/delivery/resolve.js';
+import { FastPath } from '../../src/queue/fast-path.js';
+import { MimeIndexer } from '../../src/queue/mime-index.js';
+import { AddressResolver } from '../../src/delivery/resolve.js';
 import { TemporaryFailure, type MessageEnvelope } from '../../src/queue/types.js';
 import { Logger } from '../../src/log/logger.js';
 import { loadConfig } from '../../src/config/load.js';
 import { hashPassword } from '../../src/auth/password.js';
+import type { Config } from '../../src/config/types.js';
+import type { Stores } from '../../src/store/open.js';
 
-/** The real queue parts (SQLite, files, spool, manager) in a fresh data dir, without listeners. */
+const RETRY = { initial: 300_000, max: 14_400_000, giveUp: 432_000_000 };
+
+/** The queue parts wired the way startServer wires them (no outbound: remote targets wait). */
+function queueParts(config: Config, stores: Stores, log: Logger, resolver: AddressResolver) {
+  const { mailboxes, blobs, queue, changes, queueSignal: signal } = stores;
+  const mime = new MimeIndexer(blobs, mailboxes, queue, log);
+  const fastPath = new FastPath({ resolver, mailboxes, changes, signal, mime, log, remote: false });
+  const spool = new Spool({ queue, blobs, signal, log, minFreeBytes: config.storage.min_free_bytes, fastPath });
+  const manager = new QueueManager({ queue, mailboxes, blobs, changes, signal, resolver, intake: spool, mime, log, hostname: config.hostname, external: null, retry: RETRY });
+  return { spool, manager };
+}
+
+/** The real queue parts (SQLite on its writer thread, files, spool, manager) in a fresh data dir, without listeners. */
 function world(extraToml = '', dataDir?: string) {
   const dir = mkdtempSync(join(tmpdir(), 'correo-queue-'));
   const data = dataDir ?? join(dir, 'data');
   writeFileSync(join(dir, 'correo.toml'), `hostname = "mail.example.test"\ndata_dir = "${data}"\ndomains = ["example.test"]\nadmins = ["admin@example.test"]\n${extraToml}`);
   const config = loadConfig(join(dir, 'correo.toml'));
   const log = new Logger(config.hostname, 20, join(dir, 'mail.log'));
-  const db = openDatabase(config.data_dir);
-  const blobs = new BlobStore(join(config.data_dir, 'blobs'));
-  const store = new SqliteStore(db, blobs);
-  const events = new EventEmitter();
-  const resolver = new AddressResolver(config, userLookup(db), log);
-  let manager: QueueManager | null = null;
+  const stores = openStore({ dataDir: config.data_dir, writer: 'thread' });
+  // A connection of the test's own, to look at (and, to fake a crash, change) the tables.
+  const db = new Database(join(config.data_dir, 'correo.db'));
+  db.pragma('busy_timeout = 10000');
+  const resolver = new AddressResolver(config, (a) => stores.users.has(a), log);
   const delivered: number[] = [];
-  events.on('mailbox', (id: number) => delivered.push(id));
-  const spool = new Spool(db, blobs, new GroupCommit(db), log, config.storage.min_free_bytes, () => manager!.kick());
-  manager = new QueueManager(db, store, blobs, resolver, spool, log, events, config.hostname);
-  spool.atCommit = (id, e, size) => manager!.deliverAtCommit(id, e, size);
+  stores.changes.subscribe((id) => delivered.push(id));
+  const { spool, manager } = queueParts(config, stores, log, resolver);
   const idle = async () => {
     // The manager runs on its own; wait until no recipient is pending any more.
     for (let i = 0; i < 200; i++) {
@@ -44,13 +56,14 @@ function world(extraToml = '', dataDir?: string) {
     }
     throw new Error('queue did not drain');
   };
-  const close = () => {
-    manager!.stop();
+  const close = async () => {
+    await manager.stop();
+    await stores.close();
     db.close();
     log.close();
     rmSync(dir, { recursive: true, force: true });
   };
-  return { dir, config, db, store, blobs, spool, manager, delivered, idle, close, log: () => readFileSync(join(dir, 'mail.log'), 'utf8') };
+  return { dir, config, db, stores, store: stores.mailboxes, blobs: stores.blobs, blobDir: join(config.data_dir, 'blobs'), resolver, spool, manager, delivered, idle, close, log: () => readFileSync(join(dir, 'mail.log'), 'utf8') };
 }
 
 const env = (sender: string, ...rcpts: string[]): MessageEnvelope => ({
@@ -92,7 +105,7 @@ test('a committed message is delivered to every local recipient, sharing one fil
     assert.match(w.log(), new RegExp(`${id}: to=<usr1@example.test>, relay=local, .*status=sent`));
     assert.deepEqual(w.delivered.sort(), [a.mb.id, b.mb.id].sort(), 'IDLE sessions are told');
   } finally {
-    w.close();
+    await w.close();
   }
 });
 
@@ -100,20 +113,21 @@ test('redelivery after a crash creates no duplicate (idempotency key queue id + 
   const w = world();
   try {
     await w.store.createUser('usr1@example.test', await hashPassword('x'));
-    w.manager.stop(); // the message stays queued, as if the process died right after 250
+    await w.manager.stop(); // the message stays queued, as if the process died right after 250
+    const quiet = new Logger('x', 0, null);
     const id = await send(w, env('a@remote.test', 'usr1@example.test'), 'Subject: once\r\n\r\nbody\r\n');
     // First delivery happens, then the "crash" loses the queue bookkeeping: put the row back.
-    const m2 = new QueueManager(w.db, w.store, w.blobs, new AddressResolver(w.config, userLookup(w.db), new Logger('x', 0, null)), w.spool, new Logger('x', 0, null), new EventEmitter(), 'mail.example.test');
+    const m2 = queueParts(w.config, w.stores, quiet, new AddressResolver(w.config, (a) => w.stores.users.has(a), quiet)).manager;
     m2.kick();
     await w.idle();
     w.db.prepare(`INSERT INTO queue (id, blob_id, sender, envelope, size, trace_skip, created) VALUES (?, ?, 'a@remote.test', ?, 10, 0, 0)`).run(id, id, JSON.stringify(env('a@remote.test', 'usr1@example.test')));
     w.db.prepare(`INSERT INTO queue_rcpt (queue_id, rcpt) VALUES (?, 'usr1@example.test')`).run(id);
     m2.kick();
     await w.idle();
-    m2.stop();
+    await m2.stop();
     assert.equal((await inbox(w, 'usr1@example.test')).msgs.length, 1);
   } finally {
-    w.close();
+    await w.close();
   }
 });
 
@@ -122,7 +136,7 @@ test('aliases expand to users; unknown users behind an alias bounce to the sende
   const aliasFile = w.config.maps.aliases!;
   try {
     writeFileSync(aliasFile, 'ventas: usr1, gone\n');
-    w.manager['resolver'].reload();
+    w.resolver.reload();
     await w.store.createUser('usr1@example.test', await hashPassword('x'));
     await w.store.createUser('sender@example.test', await hashPassword('x'));
     const id = await send(w, env('sender@example.test', 'ventas@example.test'), 'Subject: pedido\r\nMessage-ID: <p1@x>\r\n\r\nbody\r\n');
@@ -140,7 +154,7 @@ test('aliases expand to users; unknown users behind an alias bounce to the sende
     assert.match(w.log(), new RegExp(`${id}: to=<gone@example.test>, orig_to=<ventas@example.test>, status=bounced`));
   } finally {
     rmSync(aliasFile, { force: true });
-    w.close();
+    await w.close();
   }
 });
 
@@ -152,9 +166,9 @@ test('a bounce to the null sender is never sent (no bounce loops)', { timeout: 3
     await send(w, env('', 'usr1@example.test'), 'Subject: x\r\n\r\ny\r\n');
     await w.idle();
     assert.equal((w.db.prepare('SELECT count(*) AS n FROM queue').get() as { n: number }).n, 0);
-    assert.equal(readdirSync(w.blobs.dir).flatMap((d) => readdirSync(join(w.blobs.dir, d))).length, 0, 'nothing left on disk');
+    assert.equal(readdirSync(w.blobDir).flatMap((d) => readdirSync(join(w.blobDir, d))).length, 0, 'nothing left on disk');
   } finally {
-    w.close();
+    await w.close();
   }
 });
 
@@ -169,7 +183,7 @@ test('disk full: a 4.3.1 temporary failure, no partial file left, and the next m
   }
   // The database lives elsewhere; only the message files are on the small file system.
   const w = world();
-  const small = new Spool(w.db, new BlobStore(join(mnt, 'blobs')), new GroupCommit(w.db), new Logger('x', 0, null), 0, () => undefined);
+  const small = new Spool({ queue: w.stores.queue, blobs: new FsBlobStore(join(mnt, 'blobs')), signal: new InProcessQueueSignal(), log: new Logger('x', 0, null), minFreeBytes: 0, fastPath: null });
   try {
     const big = Buffer.alloc(3 * 1024 * 1024, 'x');
     const s = await small.begin(env('a@remote.test', 'usr1@example.test'), 'Received: test\r\n');
@@ -186,7 +200,7 @@ test('disk full: a 4.3.1 temporary failure, no partial file left, and the next m
     await ok.commit();
     assert.equal((w.db.prepare('SELECT count(*) AS n FROM queue').get() as { n: number }).n, 1);
   } finally {
-    w.close();
+    await w.close();
     execFileSync('umount', [mnt]);
     rmSync(mnt, { recursive: true, force: true });
   }
@@ -195,9 +209,9 @@ test('disk full: a 4.3.1 temporary failure, no partial file left, and the next m
 test('min_free_bytes refuses new mail with 4.3.1 before anything is written', { timeout: 30_000 }, async () => {
   const w = world('[storage]\nmin_free_bytes = 9000000000000000\n');
   try {
-    const strict = new Spool(w.db, w.blobs, new GroupCommit(w.db), new Logger('x', 0, null), w.config.storage.min_free_bytes, () => undefined);
+    const strict = new Spool({ queue: w.stores.queue, blobs: w.blobs, signal: new InProcessQueueSignal(), log: new Logger('x', 0, null), minFreeBytes: w.config.storage.min_free_bytes, fastPath: null });
     await assert.rejects(strict.begin(env('a@remote.test', 'usr1@example.test'), ''), (e: unknown) => e instanceof TemporaryFailure && e.enhanced === '4.3.1' && /bytes free/.test(e.message));
   } finally {
-    w.close();
+    await w.close();
   }
 });

@@ -46,16 +46,11 @@ export const aclCommands: Record<string, CommandSpec> = {
       const id = identifier(s, c.args.astring('identifier'));
       let rights = c.args.astring('rights');
       c.args.end();
-      const cur = (await s.ctx.store.getAcl(r.mailbox!.id)).find((e) => e.identifier === id)?.rights ?? '';
-      let next: string;
-      if (rights.startsWith('+')) next = normaliseRights(cur + rights.slice(1));
-      else if (rights.startsWith('-')) {
-        const minus = normaliseRights(rights.slice(1));
-        next = [...cur].filter((x) => !minus.includes(x)).join('');
-      } else next = normaliseRights(rights);
+      const mode = rights.startsWith('+') ? 'add' : rights.startsWith('-') ? 'remove' : 'set';
+      const given = normaliseRights(mode === 'set' ? rights : rights.slice(1));
       if (id === r.owner.address) throw no('the owner always has every right', 'CANNOT');
-      await s.ctx.store.setAcl(r.mailbox!.id, id, next || null);
-      rights = next;
+      // One read-modify-write transaction: two SETACL +x/-y at once cannot lose either.
+      rights = await s.ctx.store.modifyAcl(r.mailbox!.id, id, mode, given, ALL_RIGHTS);
     },
   },
 

@@ -1,4 +1,3 @@
-import { open as fsOpen } from 'node:fs/promises';
 import type { CommandSpec, Session } from '../session.js';
 import { bad, no } from '../errors.js';
 import { decodeName, need, permittedFlags, resolve } from '../names.js';
@@ -8,17 +7,17 @@ import { QuotaExceededError, type AppendRequest } from '../../store/types.js';
 import { mimeJsonOf } from '../mimeview.js';
 import { toCrlf } from '../../mime/crlf.js';
 
-/** Writes a message body as a blob file, on disk (fsync) before the database row points at it. */
+/** Writes a message body, on disk (fsync) before the database row points at it. */
 export async function writeBlob(s: Session, body: Buffer): Promise<string> {
-  const id = newQueueId();
-  const fh = await fsOpen(await s.ctx.blobs.prepare(id), 'wx', 0o640);
+  const w = await s.ctx.blobs.create(newQueueId());
   try {
-    await fh.writeFile(body);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    await w.write([body]);
+    await w.commit();
+  } catch (e) {
+    await w.abort();
+    throw e;
   }
-  return id;
+  return w.id;
 }
 
 /** RFC 9051 6.3.12, RFC 3502 MULTIAPPEND, RFC 4315 APPENDUID, RFC 6855 UTF8, RFC 3516 literal8. */
@@ -77,7 +76,8 @@ export const appendCommands: Record<string, CommandSpec> = {
         const fresh = await s.ctx.store.getMailboxById(mb.id);
         return { code: `APPENDUID ${fresh?.uidValidity ?? mb.uidValidity} ${uidSet}`, text: 'APPEND completed' };
       } catch (e) {
-        await s.ctx.store.collect(blobIds);
+        // Nothing refers to them: the append was all or nothing.
+        for (const id of blobIds) await s.ctx.blobs.remove(id).catch(() => undefined);
         if (e instanceof QuotaExceededError) throw no(`over quota: ${e.message}`, 'OVERQUOTA');
         throw e;
       }

@@ -23,7 +23,8 @@ async function copy(s: Session, c: Command, move: boolean) {
   if (!uids.length) return move || c.uid ? `${c.verb} completed (no messages)` : undefined;
   let res;
   try {
-    const keep = r.rights === ALL_RIGHTS ? undefined : (flags: string[]) => permittedFlags(r.rights, flags);
+    // RFC 4314 4: the copies keep only the flags the caller may set on the target (as permittedFlags).
+    const keep = r.rights === ALL_RIGHTS ? undefined : { seen: r.rights.includes('s'), deleted: r.rights.includes('t'), others: r.rights.includes('w') };
     res = await s.ctx.store.copyMessages(box.mailbox.id, uids, r.mailbox.id, move && r.mailbox.id !== box.mailbox.id, keep);
   } catch (e) {
     if (e instanceof QuotaExceededError) throw no(`over quota: ${e.message}`, 'OVERQUOTA');

@@ -322,13 +322,8 @@ export const mailboxCommands: Record<string, CommandSpec> = {
       checkNewName(r.local);
       if (r.mailbox) throw no(`${name} already exists`, 'ALREADYEXISTS');
       await mayCreate(s, r);
-      // RFC 9051 6.3.4: superior names that are missing are created too.
-      const parts = r.local.split(SEP);
-      for (let i = 1; i < parts.length; i++) {
-        const p = parts.slice(0, i).join(SEP);
-        if (!(await s.ctx.store.getMailbox(r.owner.id, p))) await s.ctx.store.createMailbox(r.owner.id, p);
-      }
-      await s.ctx.store.createMailbox(r.owner.id, r.local, use);
+      // RFC 9051 6.3.4: superior names that are missing are created too (one transaction).
+      await s.ctx.store.createMailbox(r.owner.id, r.local, use, { parents: true });
     },
   },
 
@@ -376,14 +371,9 @@ export const mailboxCommands: Record<string, CommandSpec> = {
       need(rf, 'x', 'RENAME');
       await mayCreate(s, rt);
       const store = s.ctx.store;
-      const parts = rt.local.split(SEP);
-      for (let i = 1; i < parts.length; i++) {
-        const p = parts.slice(0, i).join(SEP);
-        if (!(await store.getMailbox(rt.owner.id, p))) await store.createMailbox(rt.owner.id, p);
-      }
       if (rf.local === 'INBOX') {
         // RFC 9051 6.3.6: renaming INBOX moves its messages to the new name and leaves INBOX empty.
-        const dest = await store.createMailbox(rt.owner.id, rt.local);
+        const dest = await store.createMailbox(rt.owner.id, rt.local, null, { parents: true });
         const uids = (await store.listMessages(rf.mailbox.id)).map((m) => m.uid);
         if (uids.length) await store.copyMessages(rf.mailbox.id, uids, dest.id, true);
         s.shared.notifier.changed(rf.mailbox.id);

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 export type DB = Database.Database;
 
 /**
- * The embedded metadata database: users, mailboxes, messages, the queue. WAL with
- * synchronous=FULL, so a COMMIT is on disk when it returns: the queue's promise to the
- * SMTP client ("250 queued") rests on it. Commits are grouped by the callers (group commit).
+ * The one schema of the embedded database (users, mailboxes, messages, the queue, SASL
+ * secrets), as numbered migrations: migration N takes a database from user_version N to N+1.
+ * Append new ones at the end; never edit one that has shipped.
  */
-const SCHEMA: string[] = [
+export const MIGRATIONS: string[] = [
   // v1
   `CREATE TABLE users (
      id INTEGER PRIMARY KEY,
@@ -120,35 +120,64 @@ const SCHEMA: string[] = [
    CREATE TRIGGER usage_del AFTER DELETE ON messages
    BEGIN UPDATE usage SET bytes = bytes - OLD.size, messages = messages - 1
           WHERE user_id = (SELECT user_id FROM mailboxes WHERE id = OLD.mailbox_id); END;`,
+  // v3: outbound bookkeeping: which recipients already had their one "delayed" DSN. Releases
+  // before the schema moved into src/store/ created it ad hoc, hence IF NOT EXISTS.
+  `CREATE TABLE IF NOT EXISTS queue_warned (
+     queue_id TEXT NOT NULL REFERENCES queue(id) ON DELETE CASCADE,
+     rcpt TEXT NOT NULL,
+     PRIMARY KEY (queue_id, rcpt)
+   ) WITHOUT ROWID;`,
+  // v4: challenge-response secrets (CRAM-MD5, DIGEST-MD5, SCRAM), each tied to a digest of the
+  // password hash it was derived with (a stale one is never used). Also made ad hoc before.
+  `CREATE TABLE IF NOT EXISTS sasl_secrets (
+     user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+     scheme TEXT NOT NULL,
+     secret TEXT NOT NULL,
+     hash_ref TEXT NOT NULL,
+     PRIMARY KEY (user_id, scheme)
+   ) WITHOUT ROWID;`,
 ];
 
-/**
- * A database written by a newer Correo may hold data this code would misread or break: it is
- * refused before anything is written to it (not even the WAL switch), with both versions named.
- */
-function refuseNewerSchema(db: DB, file: string): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version <= SCHEMA.length) return;
-  db.close();
-  throw new Error(`${file}: database schema version ${version} is newer than this Correo knows (version ${SCHEMA.length}); ` +
-    'run the Correo release that wrote it, or restore a backup made for this one');
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** A database written by a newer Correo may hold data this code would misread or break. */
+export class SchemaTooNewError extends Error {
+  constructor(readonly file: string, readonly found: number) {
+    super(`${file}: database schema version ${found} is newer than this Correo knows (version ${SCHEMA_VERSION}); ` +
+      'run the Correo release that wrote it, or restore a backup made for this one');
+  }
 }
 
+/**
+ * Opens data_dir/correo.db: WAL, so readers never wait for the writer and a COMMIT with
+ * synchronous=FULL is on disk when it returns (the "250 queued" promise rests on it).
+ * The first connection migrates the schema in place; a schema newer than this code is refused
+ * before anything is written to the file (not even the WAL switch).
+ */
 export function openDatabase(dataDir: string): DB {
   mkdirSync(dataDir, { recursive: true });
   const file = join(dataDir, 'correo.db');
   const db = new Database(file);
-  refuseNewerSchema(db, file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 10000');
-  const version = db.pragma('user_version', { simple: true }) as number;
-  for (let v = version; v < SCHEMA.length; v++) {
-    db.transaction(() => {
-      db.exec(SCHEMA[v]);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
+  try {
+    db.pragma('busy_timeout = 10000');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) throw new SchemaTooNewError(file, version);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    if (version < SCHEMA_VERSION) migrate(db);
+  } catch (e) {
+    db.close();
+    throw e;
   }
   return db;
+}
+
+function migrate(db: DB): void {
+  // BEGIN IMMEDIATE: two processes opening an old database at once migrate it once.
+  db.transaction(() => {
+    const now = db.pragma('user_version', { simple: true }) as number;
+    for (let v = now; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]);
+    if (now < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
 }

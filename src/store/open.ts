@@ -1,0 +1,83 @@
+import { join } from 'node:path';
+import type { Store } from './types.js';
+import type { SecretStore, UserDirectory } from './accounts.js';
+import type { QueueStore } from './queue.js';
+import { FsBlobStore, type BlobStore } from './blobs.js';
+import { InProcessLocks, type Locks } from './locks.js';
+import { InProcessNotifier, InProcessQueueSignal, type ChangeNotifier, type QueueSignal } from './notify.js';
+import { openDatabase } from './sqlite/schema.js';
+import { InlineWriter, type Writer } from './sqlite/writer.js';
+import { ThreadWriter } from './sqlite/writer-thread.js';
+import { Committer } from './sqlite/committer.js';
+import { SqliteMailboxes } from './sqlite/mailboxes.js';
+import { SqliteQueue } from './sqlite/queue.js';
+import { SqliteSecrets, SqliteUserDirectory } from './sqlite/accounts.js';
+
+/** Everything stored, behind its interfaces: what the server, the CLI and the tests get. */
+export interface Stores {
+  /** Users and mailboxes (IMAP, POP3, the CLI). */
+  mailboxes: Store;
+  queue: QueueStore;
+  secrets: SecretStore;
+  users: UserDirectory;
+  blobs: BlobStore;
+  locks: Locks;
+  changes: ChangeNotifier;
+  /** Wakes the queue runners (local delivery, outbound). */
+  queueSignal: QueueSignal;
+  /** Waits for the writes under way, then closes. */
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /** data_dir: correo.db and blobs/ live here. */
+  dataDir: string;
+  /**
+   * 'thread' (the server): commits run on a writer thread, off the event loop. 'inline' (CLI
+   * commands, some tests): on this thread, which is cheaper for a few writes.
+   */
+  writer?: 'thread' | 'inline';
+  /** The writer thread died: the store is unusable (the server logs this and exits). */
+  onFatal?: (e: Error) => void;
+}
+
+/**
+ * Opens the embedded store (SQLite + body files) on a data dir, migrating an older schema in
+ * place; a schema newer than this code throws (SchemaTooNewError) before anything else opens.
+ */
+export function openStore(o: OpenStoreOptions): Stores {
+  // The read connection opens first: it migrates, and refuses a too-new schema, right here.
+  const db = openDatabase(o.dataDir);
+  let writer: Writer;
+  try {
+    writer = o.writer === 'thread'
+      ? new ThreadWriter(o.dataDir, o.onFatal ?? ((e) => { throw e; }))
+      : new InlineWriter(db);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  if (o.writer === 'thread') db.pragma('query_only = ON');
+  const blobs = new FsBlobStore(join(o.dataDir, 'blobs'));
+  const committer = new Committer(writer, blobs);
+  const mailboxes = new SqliteMailboxes(db, committer);
+  let closing: Promise<void> | null = null;
+  return {
+    mailboxes,
+    queue: new SqliteQueue(db, committer),
+    secrets: new SqliteSecrets(db, committer),
+    users: new SqliteUserDirectory(db),
+    blobs,
+    locks: new InProcessLocks(),
+    changes: new InProcessNotifier(),
+    queueSignal: new InProcessQueueSignal(),
+    close() {
+      closing ??= (async () => {
+        await mailboxes.flush();
+        await writer.close();
+        db.close();
+      })();
+      return closing;
+    },
+  };
+}
