@@ -1,10 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase } from '../../src/store/db.js';
-import { BlobStore } from '../../src/store/blobs.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import { openStore, type Stores } from '../../src/store/open.js';
 import type { Store } from '../../src/store/types.js';
 
 /**
@@ -35,26 +32,29 @@ export interface Backend {
   open(): Promise<Harness>;
 }
 
+/** The SQLite store as the server opens it: writes on the writer thread, reads on this one. */
 function sqliteHarness(dir: string): Harness {
-  let blobs = new BlobStore(join(dir, 'blobs'));
-  const open = () => new SqliteStore(openDatabase(dir), blobs);
+  const open = () => openStore({ dataDir: dir, writer: 'thread' });
+  let stores: Stores = open();
   let closed = false;
   const h: Harness = {
-    store: open(),
+    store: stores.mailboxes,
     async writeBlob(id, bytes) {
-      await writeFile(await blobs.prepare(id), bytes);
+      const w = await stores.blobs.create(id);
+      await w.write([Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes)]);
+      await w.commit();
     },
-    readBlob: (id) => blobs.read(id),
-    sliceBlob: (id, start, end) => blobs.slice(id, start, end),
+    readBlob: (id) => stores.blobs.read(id),
+    sliceBlob: (id, start, end) => stores.blobs.slice(id, start, end),
     async reopen() {
-      await h.store.close();
-      blobs = new BlobStore(join(dir, 'blobs'));
-      h.store = open();
+      await stores.close();
+      stores = open();
+      h.store = stores.mailboxes;
     },
     async close() {
       if (closed) return;
       closed = true;
-      await h.store.close();
+      await stores.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
