@@ -16,7 +16,7 @@ import { AddressResolver } from './delivery/resolve.js';
 import { LocalRecipients } from './delivery/local-recipients.js';
 import { ExternalDelivery } from './delivery/external.js';
 import { Resolver } from './dns/resolver.js';
-import { openMaps } from './maps/index.js';
+import { openMaps, type Maps } from './maps/index.js';
 import { checkNamedFiles } from './maps/check.js';
 import { Policy } from './policy/engine.js';
 import { ensureCertificate, TlsContexts } from './tls/certs.js';
@@ -86,52 +86,61 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   }
 }
 
-/** Builds each part complete, in dependency order, then opens the listeners. */
-async function startServices(config: Config, log: Logger, stores: Stores): Promise<RunningServer> {
-  const { mailboxes: store, blobs, queue, changes, queueSignal: signal } = stores;
-  await ensureCertificate(config.tls, config.hostname, log);
-  const tls = new TlsContexts(config.tls, log);
-  tls.current();
-
-  const maps = openMaps(config, log.child('maps'));
-  const userExists = (a: string) => stores.users.has(a);
-  const resolver = new AddressResolver(config, userExists, log.child('resolve'), maps);
-  const mime = new MimeIndexer(blobs, store, queue, log.child('local'));
-  const fastPath = new FastPath({ resolver, mailboxes: store, changes, signal, mime, log: log.child('local'), remote: true });
+/** The queue's parts, each built complete, in dependency order. */
+function buildQueue(config: Config, log: Logger, stores: Stores, resolver: AddressResolver) {
+  const { mailboxes, blobs, queue, changes, queueSignal: signal } = stores;
+  const mime = new MimeIndexer(blobs, mailboxes, queue, log.child('local'));
+  const fastPath = new FastPath({ resolver, mailboxes, changes, signal, mime, log: log.child('local'), remote: true });
   const spool = new Spool({ queue, blobs, signal, log: log.child('queue'), minFreeBytes: config.storage.min_free_bytes, fastPath });
   const ob = config.outbound;
   const manager = new QueueManager({
-    queue, mailboxes: store, blobs, changes, signal, resolver, intake: spool, mime, log: log.child('local'), hostname: config.hostname,
+    queue, mailboxes, blobs, changes, signal, resolver, intake: spool, mime, log: log.child('local'), hostname: config.hostname,
     external: new ExternalDelivery(config.delivery, log.child('local')),
     retry: { initial: ob.retry_initial * 1000, max: ob.retry_max * 1000, giveUp: ob.give_up * 1000 },
   });
+  return { spool, manager };
+}
 
+async function buildContext(config: Config, log: Logger, stores: Stores, resolver: AddressResolver, maps: Maps, spool: Spool): Promise<Context> {
+  await ensureCertificate(config.tls, config.hostname, log);
+  const tls = new TlsContexts(config.tls, log);
+  tls.current();
   const recipients = new LocalRecipients(resolver);
   const dns = new Resolver(config.dns.servers, config.dns.timeout);
-  const ctx: Context = {
+  return {
     config,
     log,
-    store,
-    blobs,
-    auth: makeAuthenticator(config, store, stores.secrets, log.child('auth')),
+    store: stores.mailboxes,
+    blobs: stores.blobs,
+    auth: makeAuthenticator(config, stores.mailboxes, stores.secrets, log.child('auth')),
     intake: spool,
     recipients,
     dns,
     policy: new Policy({ config, maps, recipients, dns, log: log.child('policy') }),
     tls: () => tls.current(),
-    changes,
+    changes: stores.changes,
     locks: stores.locks,
     senders: new SenderRules({
       config,
       resolve: (a) => resolver.resolveSync(a),
       isLocalDomain: (d) => resolver.isLocalDomain(d),
-      userExists,
+      userExists: (a) => stores.users.has(a),
       log: log.child('senders'),
     }),
   };
+}
 
+/** Opens every configured listener; on a failure closes those already open. */
+async function openListeners(ctx: Context): Promise<{ servers: Server[]; listening: RunningServer['listening'] }> {
+  const { config, log } = ctx;
   const servers: Server[] = [];
   const listening: RunningServer['listening'] = {};
+  const bound = (name: string, srv: Server) => {
+    servers.push(srv);
+    const a = srv.address() as AddressInfo;
+    (listening[name] ??= []).push({ host: a.address, port: a.port });
+    log.notice(null, `listening: ${name} on ${a.address}:${a.port}`);
+  };
   try {
     for (const s of SERVICES) {
       const sect = config[s.section];
@@ -142,42 +151,37 @@ async function startServices(config: Config, log: Logger, stores: Stores): Promi
           log.notice(null, `${portName}: not implemented in this version; not listening on ${addrs.map((a) => a.text).join(', ')}`);
           continue;
         }
-        for (const l of addrs) {
-          let srv: Server;
-          try {
-            srv = await s.start(ctx, l, implicitTls);
-          } catch (e) {
-            throw bindError(portName, l, e as NodeJS.ErrnoException);
-          }
-          servers.push(srv);
-          const a = srv.address() as AddressInfo;
-          (listening[portName] ??= []).push({ host: a.address, port: a.port });
-          log.notice(null, `listening: ${portName} on ${a.address}:${a.port}`);
-        }
+        for (const l of addrs) bound(portName, await s.start(ctx, l, implicitTls).catch((e) => { throw bindError(portName, l, e as NodeJS.ErrnoException); }));
       }
     }
     // RFC 2033 LMTP: another MTA delivering into the store (S29).
-    for (const l of config.lmtp.listen) {
-      let srv: Server;
-      try {
-        srv = await startLmtp(ctx, l);
-      } catch (e) {
-        throw bindError('lmtp', l, e as NodeJS.ErrnoException);
-      }
-      servers.push(srv);
-      const a = srv.address() as AddressInfo;
-      (listening.lmtp ??= []).push({ host: a.address, port: a.port });
-      log.notice(null, `listening: lmtp on ${a.address}:${a.port}`);
-    }
+    for (const l of config.lmtp.listen) bound('lmtp', await startLmtp(ctx, l).catch((e) => { throw bindError('lmtp', l, e as NodeJS.ErrnoException); }));
     if (config.lmtp.socket) {
       servers.push(await startLmtpSocket(ctx, config.lmtp.socket));
       log.notice(null, `listening: lmtp on ${config.lmtp.socket}`);
     }
   } catch (e) {
     for (const s of servers) s.close();
+    throw e;
+  }
+  return { servers, listening };
+}
+
+/** Builds each part complete, in dependency order, opens the listeners, then starts the queue runners. */
+async function startServices(config: Config, log: Logger, stores: Stores): Promise<RunningServer> {
+  const { blobs, queue, queueSignal: signal } = stores;
+  const maps = openMaps(config, log.child('maps'));
+  const resolver = new AddressResolver(config, (a) => stores.users.has(a), log.child('resolve'), maps);
+  const { spool, manager } = buildQueue(config, log, stores, resolver);
+  const ctx = await buildContext(config, log, stores, resolver, maps, spool);
+  let opened: Awaited<ReturnType<typeof openListeners>>;
+  try {
+    opened = await openListeners(ctx);
+  } catch (e) {
     ctx.policy.close();
     throw e;
   }
+  const { servers, listening } = opened;
   const outbound = new OutboundScheduler({
     queue, blobs, signal, dns: ctx.dns, config, log: log.child('smtp-out'), bouncer: manager.bouncer,
     isSelf: selfCheck(config.hostname, listening.smtp ?? []),
