@@ -46,15 +46,15 @@ summarise_profiles() {
   echo "   profiles: $BENCH_LOG_DIR/profiles-$1.txt" >&2
 }
 
-# smtp-inbound: 20 sessions, 2000 messages of ~4 KB, Postfix, then Correo with its sender checks off and on.
-run smtp-inbound BENCH_MESSAGES="${BENCH_INBOUND_MESSAGES:-2000}" BENCH_CHECKS=both
+# smtp-inbound: 20 sessions, 1500 messages of ~4 KB, Postfix, then Correo with its sender checks off and on.
+run smtp-inbound BENCH_MESSAGES="${BENCH_INBOUND_MESSAGES:-1500}" BENCH_CHECKS=both
 # relay: 10 STARTTLS connections x 100 messages to the sink.
 run relay BENCH_MESSAGES="${BENCH_RELAY_MESSAGES:-100}"
-# pop3: 10 clients, 50 RETR per session, 20 s each server.
-run pop3 BENCH_SECONDS="${BENCH_POP3_SECONDS:-20}"
-# imap: 20 users, mix 20 s, login-heavy 10 clients 20 s, 10,000 IDLE sessions (Correo only:
+# pop3: 10 clients, 50 RETR per session, 15 s each server.
+run pop3 BENCH_SECONDS="${BENCH_POP3_SECONDS:-15}"
+# imap: 20 users, mix 15 s, login-heavy 10 clients 15 s, 10,000 IDLE sessions (Correo only:
 # Dovecot would need 10,000 processes).
-run imap BENCH_SECONDS="${BENCH_IMAP_SECONDS:-20}" BENCH_LOGIN_SECONDS="${BENCH_LOGIN_SECONDS:-20}" \
+run imap BENCH_SECONDS="${BENCH_IMAP_SECONDS:-15}" BENCH_LOGIN_SECONDS="${BENCH_LOGIN_SECONDS:-15}" \
   BENCH_IDLE="${BENCH_IDLE:-10000}" BENCH_IDLE_ONLY="${BENCH_IDLE_ONLY:-correo}"
 
 echo

@@ -61,6 +61,9 @@ base_dir = ${d}/run
 state_dir = ${d}/state
 log_path = ${d}/dovecot.log
 protocols = ${protocols}
+# Named here so that Dovecot never asks the machine's resolver for its own domain.
+hostname = mail.bench.test
+postmaster_address = postmaster@example.test
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
