@@ -145,3 +145,28 @@ test('sequence sets', () => {
   for (const bad of ['0', '1:0', 'a', '1,,2', '', '1:2:3']) assert.equal(parseSequenceSet(bad), null, bad);
   assert.equal(formatSet([5, 1, 2, 3, 9, 10]), '1:3,5,9:10');
 });
+
+test('limits before login: refused literals and over-long lines give the same events however the input is cut', () => {
+  const pre = { ...DEFAULT_LIMITS, maxLineLength: 100, maxLiteralSize: 64, maxCommandSize: 200, maxLiterals: 3, maxNonSyncLiteralSize: 32 };
+  // A refused synchronising literal whose bytes come anyway: skipped as a too-long line.
+  const sync = everyCut(`a LOGIN {5000}\r\n${'x'.repeat(300)}\r\nb NOOP\r\n`, pre);
+  assert.deepEqual(sync, [
+    { kind: 'toobig', tag: 'a', text: 'literal of 5000 octets is over the limit of 64' },
+    { kind: 'bad', tag: null, text: 'command line too long' },
+    { tag: 'b', tokens: ['NOOP'] },
+  ]);
+  // A skipped line announcing a non-synchronising literal: its bytes are skipped too.
+  assert.deepEqual(everyCut(`a ${'y'.repeat(150)} {5+}\r\nhello\r\nb NOOP\r\n`, pre), [
+    { kind: 'bad', tag: 'a', text: 'command line too long' },
+    { tag: 'b', tokens: ['NOOP'] },
+  ]);
+  // LITERAL-: over 32 octets non-synchronising is fatal, 32 is fine.
+  assert.deepEqual(everyCut(`a LOGIN u {32+}\r\n${'p'.repeat(32)}\r\n`, pre), [{ tag: 'a', tokens: ['LOGIN', 'u', { s: 'p'.repeat(32), lit: true, bin: false }] }]);
+  assert.deepEqual(everyCut(`a LOGIN u {33+}\r\n${'p'.repeat(33)}\r\nb NOOP\r\n`, pre), [
+    { kind: 'fatal', text: 'non-synchronising literal of 33 octets is over the limit of 32 (RFC 7888 LITERAL-)' },
+  ]);
+  // Hanging up on an over-long line: nothing after it is read.
+  assert.deepEqual(everyCut(`a ${'z'.repeat(150)}\r\nb NOOP\r\n`, { ...pre, hangUpOnLongLine: true }), [
+    { kind: 'fatal', text: 'command line too long (more than 100 octets before login)' },
+  ]);
+});
