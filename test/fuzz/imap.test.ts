@@ -4,21 +4,17 @@ import fc from 'fast-check';
 import { CommandParser, type ParseEvent, type ParserLimits, type Token } from '../../src/imap/parser.js';
 import { parseSequenceSet } from '../../src/imap/sequence.js';
 import { parseSectionSpec, SectionSyntaxError } from '../../src/mime/section.js';
-import { check, cuts, split, byteSoup, soup, TEST_TIMEOUT } from './runner.js';
+import { parseSearch } from '../../src/imap/search.js';
+import { parseSection } from '../../src/imap/commands/fetch.js';
+import { Args } from '../../src/imap/args.js';
+import { ImapError } from '../../src/imap/errors.js';
+import { check, cuts, split, byteSoup, soup, pull, TEST_TIMEOUT } from './runner.js';
 
 /** The IMAP command receiver (RFC 9051 2.2, 4, 9): commands, literals, nesting. */
 
 /** Events from feeding `chunks`; "+ continue" depends on the cut, so it is left out. */
 function events(p: CommandParser, chunks: Buffer[]): ParseEvent[] {
-  const out: ParseEvent[] = [];
-  for (const c of chunks) {
-    p.push(c);
-    for (let ev: ParseEvent | null, steps = 0; (ev = p.next()); steps++) {
-      assert.ok(steps <= c.length + 2, 'parser made no progress');
-      if (ev.kind !== 'continue') out.push(ev);
-    }
-  }
-  return out;
+  return pull(p, chunks, (ev: ParseEvent) => (ev.kind === 'continue' ? null : ev));
 }
 
 function depth(tokens: Token[]): number {
@@ -121,6 +117,24 @@ test('fuzz: sequence sets and section specs: a value or a syntax error, never a 
       parseSectionSpec(s);
     } catch (e) {
       if (!(e instanceof SectionSyntaxError)) throw e;
+    }
+  });
+});
+
+const SEARCH_PIECES = ['a1 SEARCH ', 'OR ', 'NOT ', '(', ')', 'ALL ', 'UID 1:* ', '1,2:3 ', 'FROM ', 'HEADER X-A ', '"b" ', '{1+}\r\nc ', 'SINCE 1-Jan-2024 ', 'ON x ', 'LARGER 99999999999999999999 ', 'MODSEQ "/flags/\\\\Seen" all 5 ', 'KEYWORD $x ', 'CHARSET UTF-8 ', '$ ', '* '];
+
+test('fuzz: SEARCH keys and FETCH sections from parsed commands: a program or a BAD, never another throw', { timeout: TEST_TIMEOUT }, () => {
+  check([soup(SEARCH_PIECES, 30)], (text) => {
+    const evs = events(new CommandParser(), [Buffer.from(text + '\r\n', 'latin1')]);
+    for (const ev of evs) {
+      if (ev.kind !== 'command') continue;
+      for (const run of [() => parseSearch(new Args(ev.tokens.slice(1)), 'UTF-8'), () => parseSection(text.slice(0, 40), false), () => parseSection(text.slice(10), true)]) {
+        try {
+          run();
+        } catch (e) {
+          if (!(e instanceof ImapError) && !(e instanceof SectionSyntaxError)) throw e;
+        }
+      }
     }
   });
 });

@@ -62,3 +62,21 @@ export function split(buf: Buffer, at: number[]): Buffer[] {
   out.push(buf.subarray(prev));
   return out;
 }
+
+/**
+ * Feeds `chunks` to a pull parser (push bytes, then take items until null) and collects what
+ * `show` makes of each item (null: left out). Each chunk may yield at most its length + 2
+ * items: a parser that stops consuming input fails here instead of looping.
+ */
+export function pull<F, R>(parser: { push(b: Buffer): void; next(): F | null }, chunks: Buffer[], show: (f: F) => R | null): R[] {
+  const out: R[] = [];
+  for (const c of chunks) {
+    parser.push(c);
+    for (let f: F | null, steps = 0; (f = parser.next()); steps++) {
+      if (steps > c.length + 2) throw new Error('the parser made no progress');
+      const r = show(f);
+      if (r !== null) out.push(r);
+    }
+  }
+  return out;
+}

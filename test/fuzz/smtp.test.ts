@@ -5,7 +5,7 @@ import { splitCommand, parseMail, parseRcpt, decodeXtext } from '../../src/smtp/
 import { parsePath } from '../../src/smtp/address.js';
 import { DataDecoder } from '../../src/smtp/data.js';
 import { LineFramer, type Frame } from '../../src/smtp/lines.js';
-import { check, cuts, split, soup, byteSoup, TEST_TIMEOUT } from './runner.js';
+import { check, cuts, split, soup, byteSoup, pull, TEST_TIMEOUT } from './runner.js';
 
 /** SMTP as a hostile client writes it: command lines (RFC 5321 4.1), paths, parameters, DATA. */
 
@@ -85,16 +85,7 @@ test('fuzz: RCPT TO built from valid parts parses back, NOTIFY and ORCPT include
 });
 
 function frames(framer: LineFramer, chunks: Buffer[]): string[] {
-  const out: string[] = [];
-  for (const c of chunks) {
-    framer.push(c);
-    // Each frame consumes input or reports a limit already counted: bounded by the input.
-    for (let f: Frame | null, steps = 0; (f = framer.next()); steps++) {
-      assert.ok(steps <= c.length + 2, 'framer made no progress');
-      out.push(f.kind === 'line' ? `line:${f.line.toString('latin1')}` : f.kind);
-    }
-  }
-  return out;
+  return pull(framer, chunks, (f: Frame) => (f.kind === 'line' ? `line:${f.line.toString('latin1')}` : f.kind));
 }
 
 test('fuzz: command framing gives the same lines however the bytes are cut, and holds less than a line', { timeout: TEST_TIMEOUT }, () => {

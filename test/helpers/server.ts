@@ -52,9 +52,10 @@ function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<s
   return a;
 }
 
-export function runCli(args: string[], stdin?: string, timeoutMs = 30_000): Promise<CliResult> {
+/** Runs the correo CLI (as another user with `as`, when the tests run as root). */
+export function runCli(args: string[], stdin?: string, timeoutMs = 30_000, as?: { uid: number; gid: number }): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'], ...as });
     track(child);
     let stdout = '', stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

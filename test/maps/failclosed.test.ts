@@ -1,11 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, runCli, startServer, type CliResult } from '../helpers/server.js';
-import { track } from '../helpers/children.js';
+import { runCli, startServer, type CliResult } from '../helpers/server.js';
 import { RawSmtp } from '../smtp/client.js';
 
 /**
@@ -42,21 +40,7 @@ ${maps}
 
 /** `correo serve`, which must exit by itself (today's main would keep serving: the timeout fails the test). */
 function serve(configFile: string, uid?: number): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], ...(uid !== undefined ? { uid, gid: uid } : {}) });
-    track(child);
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`correo serve did not stop within 20 s (it started with a bad map)\n${stderr}`));
-    }, 20_000);
-    child.on('exit', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runCli(['serve', '--config', configFile], '', 20_000, uid === undefined ? undefined : { uid, gid: uid });
 }
 
 test('an access map with one bad line stops the start: FILE:LINE, exit 1; policy check says the same', { timeout: 180_000 }, async () => {
