@@ -133,20 +133,28 @@ function cyradm(commands: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const p = spawn('cyradm', ['--user', 'admin@example.test', '--auth', 'PLAIN', '--port', String(srv.ports.imap), '127.0.0.1'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (out += d));
+    let sent = false;
+    const onOutput = (d: Buffer) => {
+      out += d;
+      // cyradm reads the password before its command loop: the commands go once it prompts
+      // ("127.0.0.1> "); written earlier, a slow start (a busy machine) would lose them.
+      if (!sent && /> $/.test(out)) {
+        sent = true;
+        p.stdin.end(commands.join('\n') + '\n');
+      }
+    };
+    p.stdout.on('data', onOutput);
+    p.stderr.on('data', onOutput);
     const t = setTimeout(() => {
       p.kill('SIGKILL');
       reject(new Error(`cyradm timed out:\n${out}`));
-    }, 20000);
+    }, 45000);
     p.on('exit', () => {
       clearTimeout(t);
       resolve(out);
     });
     p.stdin.on('error', () => undefined); // cyradm may exit before reading everything
     p.stdin.write(`${PASS}\n`);
-    // cyradm reads the password before its command loop; give it the commands after.
-    setTimeout(() => p.stdin.end(commands.join('\n') + '\n'), 700);
   });
 }
 
