@@ -4,8 +4,8 @@
  * protection off, and a timer above 2^31-1 ms is fired at once by Node (setTimeout overflows
  * to 1 ms), so a huge timeout was as bad as none.
  *
- * Settings not listed here (the connection limits, owned by the connection layer, and
- * `log.level` and `outbound.port`, checked in load.ts) only need to be whole numbers >= 0.
+ * Settings not listed here (`log.level` and `outbound.port`, checked in load.ts) only need
+ * to be whole numbers >= 0.
  */
 
 export interface Range {
@@ -68,7 +68,33 @@ export const RANGES: Record<string, Range> = {
   'auth.scram_iterations': { min: 4096, max: 10_000_000, why: 'RFC 7677 4' },
   // 0 = no reserve: a full disk is still answered with 452 when a write fails.
   'storage.min_free_bytes': { min: 0, max: BIG },
+  // The connection layer (src/net/): a 0 would turn a timer off or refuse every client.
+  ...connectionRanges(),
 };
+
+/** Timers, budgets and the bad-command cap of the connection layer, for each service that has them. */
+function connectionRanges(): Record<string, Range> {
+  const timer: Range = { min: 1, max: SECONDS, why: TIMER };
+  const budget: Range = { min: 1, max: 10_000_000, why: 'a budget of 0 refuses every client' };
+  const out: Record<string, Range> = {
+    'smtp.command_timeout': timer,
+    'smtp.data_timeout': timer,
+    'submission.login_timeout': timer,
+    'imap.literal_timeout': timer,
+    'lmtp.max_connections': budget,
+    'limits.max_connections': budget,
+    'limits.reserved_fds': { min: 16, max: 1_000_000, why: 'descriptors for the queue, the database and outbound mail' },
+  };
+  for (const service of ['smtp', 'submission', 'imap', 'pop3']) {
+    for (const k of ['max_connections', 'max_connections_per_address', 'max_connection_rate']) out[`${service}.${k}`] = budget;
+  }
+  for (const service of ['imap', 'pop3']) {
+    out[`${service}.login_timeout`] = timer;
+    out[`${service}.command_timeout`] = timer;
+    out[`${service}.max_errors`] = { min: 1, max: 1_000_000, why: OFF };
+  }
+  return out;
+}
 
 /** Why `value` is outside the range of `name` ("smtp.idle_timeout"), or null when it is inside. */
 export function rangeProblem(name: string, value: number): string | null {

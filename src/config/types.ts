@@ -18,7 +18,20 @@ export interface ServiceConfig {
   listen_tls: ListenAddress[];
 }
 
-export interface SmtpConfig extends ServiceConfig {
+/**
+ * The connection layer's limits for one service (src/net/, issue 9 items 6 and 11). Loopback
+ * clients are not exempt. Times are seconds; none can be 0 (a 0 would turn a timer off).
+ */
+export interface ConnectionBudgetConfig {
+  /** Connections this service holds at once, all its listeners together. */
+  max_connections: number;
+  /** Connections one client address holds at once (Postfix: 50 per client). */
+  max_connections_per_address: number;
+  /** New connections one client address may open per minute. */
+  max_connection_rate: number;
+}
+
+export interface SmtpConfig extends ServiceConfig, ConnectionBudgetConfig {
   max_message_size: number;
   max_recipients: number;
   /** RFC 5321 4.5.3.1.4: 512 octets for a command line including CRLF; we allow extensions' parameters. */
@@ -30,14 +43,18 @@ export interface SmtpConfig extends ServiceConfig {
   /** S17: VRFY/EXPN give nothing away unless the admin turns these off. */
   novrfy: boolean;
   noexpn: boolean;
-  /** Maximum concurrent SMTP connections, all listeners together. */
-  max_connections: number;
+  /** Seconds a command line may take to arrive, first octet to CRLF (total, not idle). */
+  command_timeout: number;
+  /** Seconds the data block of DATA may take in total (RFC 5321 4.5.3.2: 10 minutes). */
+  data_timeout: number;
   /** S18 sendmail's `A` option: offer AUTH on port 25 too (off: AUTH is for submission). */
   auth: boolean;
 }
 
 /** S6 the MSA on 587/465 (RFC 6409): AUTH required, sender checks and fix-ups. */
-export interface SubmissionConfig extends ServiceConfig {
+export interface SubmissionConfig extends ServiceConfig, ConnectionBudgetConfig {
+  /** Seconds from connect to a successful AUTH; then the connection is closed (timers otherwise as [smtp]). */
+  login_timeout: number;
   /**
    * Addresses a user may send as besides their own and the aliases that lead to them:
    * user -> ["other@example.test", "@dept.example.test" (a whole domain)].
@@ -75,16 +92,27 @@ export interface SendmailConfig {
   untrusted_sender: 'warn' | 'refuse';
 }
 
-export interface Pop3Config extends ServiceConfig {
+/** Timers and the bad-command cap, the same shape for POP3 and IMAP ([smtp] has its own). */
+export interface SessionLimitsConfig {
   idle_timeout: number;
+  /** Seconds from connect to a successful login; then the connection is closed. */
+  login_timeout: number;
+  /** Seconds a command line may take to arrive, first octet to CRLF. */
+  command_timeout: number;
+  /** Bad commands, overlong lines and noise tolerated before we hang up. */
+  max_errors: number;
+}
+
+export interface Pop3Config extends ServiceConfig, ConnectionBudgetConfig, SessionLimitsConfig {
   /** Failed logins from one client address within `auth_fail_window` seconds before we slow it down. */
   auth_fail_limit: number;
   auth_fail_window: number;
 }
 
-export interface ImapConfig extends ServiceConfig {
-  idle_timeout: number;
+export interface ImapConfig extends ServiceConfig, ConnectionBudgetConfig, SessionLimitsConfig {
   max_literal_size: number;
+  /** Seconds one literal (an APPEND's message) may take to arrive. */
+  literal_timeout: number;
   max_line_length: number;
   /** Before login (issue 9): octets of one literal, of one command, and literals per command. */
   max_literal_before_login: number;
@@ -92,8 +120,6 @@ export interface ImapConfig extends ServiceConfig {
   max_literals_before_login: number;
   /** Sessions one user may have at once; beyond it LOGIN fails with [LIMIT]. */
   max_sessions_per_user: number;
-  /** Connections from one client address at once; beyond it the greeting is BYE. */
-  max_connections_per_address: number;
 }
 
 export interface TlsConfig {
@@ -210,6 +236,16 @@ export interface LmtpConfig {
   listen: ListenAddress[];
   /** A Unix socket path, as sendmail's cyrusv2 mailer uses. */
   socket: string | null;
+  /** LMTP clients are trusted local MTAs: one budget, no per-address or rate limit. Timers as [smtp]. */
+  max_connections: number;
+}
+
+/** What all services together may hold (src/net/fd-limit.ts). */
+export interface LimitsConfig {
+  /** Client connections of all services together; null: the open-file limit less `reserved_fds`. */
+  max_connections: number | null;
+  /** Descriptors kept for the queue, the database, map files and outbound connections. */
+  reserved_fds: number;
 }
 
 /** S4, S14, S15: delivery of mail to other servers. Times are seconds. */
@@ -300,4 +336,5 @@ export interface Config {
   auth_checks: AuthChecksConfig;
   delivery: DeliveryConfig;
   lmtp: LmtpConfig;
+  limits: LimitsConfig;
 }

@@ -132,6 +132,12 @@ export class CommandParser {
     return this.buf.length;
   }
 
+  /** What the client is in the middle of sending (the connection layer's total-time limits). */
+  get partial(): 'line' | 'literal' | null {
+    if (this.mode === 'literal' || this.mode === 'skip-literal') return 'literal';
+    return this.buf.length || this.cur ? 'line' : null;
+  }
+
   /**
    * A raw line for exchanges inside a command (AUTHENTICATE responses, IDLE's DONE);
    * null until a whole line is there. Over-long lines come back cut, marked `tooLong`.

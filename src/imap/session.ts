@@ -1,7 +1,4 @@
-import type { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
-import type { Duplex } from 'node:stream';
-import { createDeflateRaw, createInflateRaw, constants as zc, type DeflateRaw } from 'node:zlib';
+import { createDeflateRaw, createInflateRaw, constants as zc, type DeflateRaw, type InflateRaw } from 'node:zlib';
 import type { Context } from '../context.js';
 import { LogLevel, type Logger } from '../log/logger.js';
 import { Args } from './args.js';
@@ -14,6 +11,7 @@ import type { MailboxNotifier, Watcher } from './notifier.js';
 import { COMMANDS } from './commands/index.js';
 import { capabilities } from './capabilities.js';
 import { limitsAfterLogin, limitsBeforeLogin } from './limits.js';
+import type { Connection, Expiry, Receiving, Session as NetSession } from '../net/connection.js';
 
 export interface AuthUser {
   id: number;
@@ -54,15 +52,17 @@ export interface ServerShared {
   ctx: Context;
   log: Logger;
   notifier: MailboxNotifier;
-  /** Open sessions per user address and per client address (limits). */
+  /** Open sessions per user address ([imap] max_sessions_per_user); per client address is the connection layer's. */
   perUser: Map<string, number>;
-  perAddress: Map<string, number>;
 }
 
 let nextConnId = 1;
 
-/** One IMAP connection: reads commands, runs them one at a time, writes responses. */
-export class Session implements Watcher {
+/**
+ * One IMAP connection: reads commands, runs them one at a time, writes responses. Socket,
+ * TLS, timers and connection limits are the connection layer's (src/net/).
+ */
+export class Session implements Watcher, NetSession {
   readonly id = `imap${(nextConnId++).toString(36)}`;
   state: State = { kind: 'not-authenticated' };
   readonly parser: CommandParser;
@@ -71,25 +71,28 @@ export class Session implements Watcher {
   readonly enabled = new Set<string>();
   /** RFC 5182 SEARCHRES: UIDs saved by SEARCH RETURN (SAVE), read as "$". */
   saved: number[] | null = null;
-  secure: boolean;
   compressed = false;
-  private stream: Duplex;
   private running = false;
   private closed = false;
   private lineWaiter: (() => void) | null = null;
   /** During IDLE: called when the selected mailbox changes. */
   idleWake: (() => void) | null = null;
   private deflate: DeflateRaw | null = null;
-  private feed: (b: Buffer) => void;
+  /** RFC 4978: once COMPRESS is active, input goes through this first. */
+  private inflate: InflateRaw | null = null;
+  /** BAD answers so far ([imap] max_errors). */
+  private errors = 0;
+  readonly clientAddress: string;
 
-  constructor(readonly shared: ServerShared, socket: Socket | TLSSocket, implicitTls: boolean, readonly clientAddress: string) {
+  constructor(readonly shared: ServerShared, private readonly conn: Connection) {
     const cfg = shared.ctx.config.imap;
     this.parser = new CommandParser(limitsBeforeLogin(cfg));
-    this.secure = implicitTls;
-    this.stream = socket;
-    this.out = new Output(socket);
-    this.feed = (b) => this.received(b);
-    this.attach(socket);
+    this.clientAddress = conn.ip;
+    this.out = new Output(conn.socket);
+  }
+
+  get secure(): boolean {
+    return this.conn.secure;
   }
 
   get ctx(): Context {
@@ -116,30 +119,65 @@ export class Session implements Watcher {
     return this.state.kind === 'selected' ? this.state.box : null;
   }
 
-  private attach(s: Duplex): void {
-    s.on('data', this.feed);
-    s.on('error', (e) => {
-      this.log.debug(null, `${this.id}: connection error: ${e.message}`);
-      this.close();
-    });
-    s.on('close', () => this.close());
-    (s as Socket).setTimeout?.(this.timeoutMs(), () => this.timeout());
+  /** RFC 9051 5.4: at least 30 minutes once logged in; strangers get less. */
+  static idleMs(idleTimeout: number, loggedIn: boolean): number {
+    return loggedIn ? idleTimeout * 1000 : Math.min(60_000, idleTimeout * 1000);
   }
 
-  private timeoutMs(): number {
-    // RFC 9051 5.4: at least 30 minutes once logged in; strangers get less.
-    return this.user ? this.ctx.config.imap.idle_timeout * 1000 : Math.min(60_000, this.ctx.config.imap.idle_timeout * 1000);
+  // --- the connection layer's questions (src/net/connection.ts)
+  open(): void {
+    this.out.stream = this.conn.socket;
+    this.log.debug(null, `${this.id}: connect from ${this.clientAddress}${this.secure ? ' (tls)' : ''}`);
+    this.greet();
   }
 
-  private timeout(): void {
+  input(b: Buffer): void {
+    if (this.inflate) this.inflate.write(b);
+    else this.received(b);
+  }
+
+  pending(): number {
+    return this.parser.buffered;
+  }
+
+  receiving(): Receiving {
+    return this.parser.partial;
+  }
+
+  /** Like a silent client, one that does not read our answers is idle: never "busy" for the idle timer. */
+  working(): boolean {
+    return false;
+  }
+
+  expired(why: Expiry): void {
     if (this.closed) return;
-    this.write(['* BYE [UNAVAILABLE] Autologout; idle for too long\r\n']);
+    const c = this.ctx.config.imap;
+    const text = why === 'idle' ? 'Autologout; idle for too long'
+      : why === 'login' ? `No login within ${c.login_timeout} seconds`
+      : why === 'literal' ? `Literal not completed within ${c.literal_timeout} seconds`
+      : `Command not completed within ${c.command_timeout} seconds`;
+    if (why !== 'idle') this.log.info(null, `${this.id}: ${text.toLowerCase()}, client=${this.clientAddress}`);
+    this.write([`* BYE [UNAVAILABLE] ${text}\r\n`]);
     void this.out.flush().then(() => this.close());
+  }
+
+  ended(): void {
+    this.close();
   }
 
   greet(): void {
     this.write([`* OK [CAPABILITY ${capabilities(this).join(' ')}] ${this.ctx.config.hostname} Correo IMAP4rev2 ready\r\n`]);
     void this.out.flush();
+  }
+
+  /** Counts a BAD answer; past [imap] max_errors the client is told and the connection closed. */
+  private async badAnswer(): Promise<boolean> {
+    if (++this.errors < this.ctx.config.imap.max_errors) return false;
+    this.log.info(null, `${this.id}: too many bad commands from ${this.clientAddress}; closing`);
+    this.write(['* BYE Too many invalid commands\r\n']);
+    await this.out.flush();
+    this.close();
+    return true;
   }
 
   write(pieces: Piece[]): void {
@@ -159,12 +197,8 @@ export class Session implements Watcher {
       this.lineWaiter();
       return;
     }
-    if (this.running) {
-      // Pipelined commands wait in the parser; stop reading when too much is waiting.
-      if (this.parser.buffered > this.parser.limits.maxLineLength * 4) (this.stream as Socket).pause?.();
-      return;
-    }
-    void this.pump();
+    // Pipelined commands wait in the parser; the connection layer stops reading when too much is waiting.
+    if (!this.running) void this.pump();
   }
 
   /** Runs the commands that are complete in the buffer, one after the other. */
@@ -181,13 +215,14 @@ export class Session implements Watcher {
             break;
           case 'bad':
             this.write([`${ev.tag ?? '*'} BAD ${ev.text}\r\n`]);
+            if (await this.badAnswer()) return;
             break;
           case 'toobig':
             this.write([`${ev.tag ?? '*'} NO [TOOBIG] ${ev.text}\r\n`]);
             break;
           case 'fatal':
             // Its bytes keep coming: stop reading them, say why, hang up (issue 9 item 1).
-            (this.stream as Socket).pause?.();
+            this.conn.stopReading();
             this.write([`* BYE [ALERT] ${ev.text}\r\n`]);
             await this.out.flush();
             this.close();
@@ -204,7 +239,7 @@ export class Session implements Watcher {
       this.close();
     } finally {
       this.running = false;
-      if (!this.closed) (this.stream as Socket).resume?.();
+      this.conn.progress();
     }
   }
 
@@ -221,10 +256,12 @@ export class Session implements Watcher {
       const spec = COMMANDS[verb];
       if (!spec) {
         this.write([`${tag} BAD [CLIENTBUG] unknown command ${verb}\r\n`]);
+        await this.badAnswer();
         return;
       }
       if (!spec.states.includes(this.state.kind)) {
         this.write([`${tag} BAD [CLIENTBUG] ${verb} is not allowed ${stateText(this.state.kind)}\r\n`]);
+        await this.badAnswer();
         return;
       }
       const done = await spec.run(this, { tag, verb, uid, args });
@@ -243,6 +280,7 @@ export class Session implements Watcher {
         }
         if (!this.closed) await this.afterCommand(e.status === 'NO' && (uid || !NO_EXPUNGE.has(verb)));
         this.write([`${tag} ${e.status} ${e.code ? `[${e.code}] ` : ''}${e.message}\r\n`]);
+        if (e.status === 'BAD') await this.badAnswer();
         return;
       }
       this.log.error(null, `${this.id}: ${verb} failed: ${(e as Error).stack ?? e}`);
@@ -304,7 +342,8 @@ export class Session implements Watcher {
     this.state = { kind: 'authenticated', user };
     this.parser.limits = limitsAfterLogin(this.ctx.config.imap);
     this.shared.perUser.set(user.address, (this.shared.perUser.get(user.address) ?? 0) + 1);
-    (this.stream as Socket).setTimeout?.(this.timeoutMs());
+    this.conn.loggedIn();
+    this.conn.setIdle(Session.idleMs(this.ctx.config.imap.idle_timeout, true));
   }
 
   /** A raw line from the client inside a command (AUTHENTICATE, IDLE); null if the connection closed. */
@@ -325,12 +364,15 @@ export class Session implements Watcher {
       const onClose = () => finish(null);
       this.closeWaiters.add(onClose);
       timer = setTimeout(() => {
-        this.timeout();
+        this.expired('idle');
         finish(null);
       }, timeoutMs);
-      this.lineWaiter = attempt;
-      (this.stream as Socket).resume?.();
+      this.lineWaiter = () => {
+        attempt();
+        this.conn.progress();
+      };
       attempt();
+      this.conn.progress();
     });
   }
 
@@ -341,16 +383,7 @@ export class Session implements Watcher {
     await this.out.flush();
     const dropped = this.parser.takeBuffered();
     if (dropped.length) this.log.notice(null, `${this.id}: ${dropped.length} bytes pipelined after STARTTLS discarded`);
-    const plain = this.stream as Socket;
-    plain.off('data', this.feed);
-    plain.removeAllListeners('timeout');
-    plain.setTimeout(0);
-    const tls = new TLSSocket(plain, { isServer: true, secureContext: this.ctx.tls() });
-    this.stream = tls;
-    this.out.stream = tls;
-    this.secure = true;
-    this.attach(tls);
-    plain.removeAllListeners('close');
+    if (await this.conn.startTls()) this.out.stream = this.conn.socket;
   }
 
   /** RFC 4978: from after the tagged OK, both directions go through raw DEFLATE. */
@@ -359,11 +392,10 @@ export class Session implements Watcher {
     const inflate = createInflateRaw();
     const deflate = createDeflateRaw({ level: 6 });
     const pending = this.parser.takeBuffered();
-    this.stream.off('data', this.feed);
-    this.stream.on('data', (b: Buffer) => inflate.write(b));
+    this.inflate = inflate;
     inflate.on('data', (b: Buffer) => this.received(b));
     inflate.on('error', () => this.close());
-    deflate.pipe(this.stream);
+    deflate.pipe(this.conn.socket);
     this.deflate = deflate;
     this.out.stream = deflate;
     this.out.onFlush = () => deflate.flush(zc.Z_SYNC_FLUSH);
@@ -382,20 +414,10 @@ export class Session implements Watcher {
       if (n > 0) this.shared.perUser.set(u.address, n);
       else this.shared.perUser.delete(u.address);
     }
-    const a = (this.shared.perAddress.get(this.clientAddress) ?? 1) - 1;
-    if (a > 0) this.shared.perAddress.set(this.clientAddress, a);
-    else this.shared.perAddress.delete(this.clientAddress);
     this.state = { kind: 'logout' };
     this.idleWake?.();
-    try {
-      if (this.deflate) this.deflate.end();
-      this.stream.end();
-      const t = setTimeout(() => this.stream.destroy(), 2000);
-      t.unref();
-      this.stream.once('close', () => clearTimeout(t)); // else the timer keeps the closed session in memory
-    } catch {
-      this.stream.destroy();
-    }
+    if (this.deflate) this.deflate.end();
+    this.conn.close();
   }
 
   get isClosed(): boolean {

@@ -3,7 +3,8 @@ import type { Logger } from '../log/logger.js';
 import { Codes, reply, type Reply } from '../smtp/codes.js';
 import { parseRcpt, splitCommand } from '../smtp/command.js';
 import type { Frame } from '../smtp/lines.js';
-import { SmtpSession, type Action, type Incoming, type Peer } from '../smtp/session.js';
+import { SmtpSession, type Action, type Incoming, type Peer, type TlsInfo } from '../smtp/session.js';
+import type { SmtpDialogue } from '../smtp/connection.js';
 
 /**
  * RFC 2033 LMTP on top of the SMTP session: the same commands, states, limits, DATA handling
@@ -17,7 +18,7 @@ import { SmtpSession, type Action, type Incoming, type Peer } from '../smtp/sess
  *   delivered.
  * - Only local recipients are accepted: nothing arriving by LMTP is relayed.
  */
-export class LmtpSession {
+export class LmtpSession implements SmtpDialogue {
   readonly smtp: SmtpSession;
   /** Addresses that got 250 to RCPT in this transaction, in order (duplicates included). */
   private accepted: string[] = [];
@@ -107,5 +108,19 @@ export class LmtpSession {
 
   summary(): string {
     return this.smtp.summary();
+  }
+
+  clientText(): string {
+    return this.smtp.clientText();
+  }
+
+  /** LMTP has no TLS (RFC 2033 runs on trusted local sockets); never called. */
+  tlsStarted(info: TlsInfo): void {
+    this.smtp.tlsStarted(info);
+  }
+
+  /** LMTP has no login (the peer is a trusted MTA): no login time applies. */
+  loggedIn(): boolean {
+    return true;
   }
 }

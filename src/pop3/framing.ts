@@ -46,6 +46,11 @@ export class LineReader {
     return this.buf.length - this.pos;
   }
 
+  /** Part of a line is here (or an overlong one is being skipped): the client is mid-command. */
+  get partial(): boolean {
+    return this.discarding || this.pos < this.buf.length;
+  }
+
   push(chunk: Buffer): void {
     if (!chunk.length) return;
     if (this.pos >= this.buf.length) {

@@ -52,6 +52,11 @@ export const Reply = {
   // RFC 1939 6: "-ERR some deleted messages not removed".
   notRemoved: '-ERR [SYS/TEMP] Some deleted messages not removed',
   idleTimeout: '-ERR Idle timeout, closing connection',
+  loginTimeout: (s: number) => `-ERR [SYS/TEMP] No login within ${s} seconds, closing connection`,
+  commandTimeout: (s: number) => `-ERR Command line not completed within ${s} seconds, closing connection`,
+  // RFC 3206 4: SYS/TEMP, the client may try again later.
+  tooManyConnections: '-ERR [SYS/TEMP] Too many connections; try again later',
+  tooManyFromAddress: '-ERR [SYS/TEMP] Too many connections from your address; try again later',
   tooManyErrors: '-ERR Too many errors, closing connection',
   internal: '-ERR [SYS/TEMP] Internal error, closing connection',
   shuttingDown: '-ERR [SYS/TEMP] Server shutting down',

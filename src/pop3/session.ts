@@ -12,6 +12,7 @@ import { parseCommand, parseLineCount, parseMessageNumber } from './commands.js'
 import { DotStuffer, TopFilter } from './transfer.js';
 import { Maildrop } from './maildrop.js';
 import { Reply } from './replies.js';
+import type { Expiry } from '../net/connection.js';
 
 /** What a session needs from its connection; server.ts implements it over a socket. */
 export interface Transport {
@@ -52,9 +53,6 @@ interface CommandSpec {
   args: [min: number, max: number];
   run(s: Session, a: Args): Promise<void>;
 }
-
-/** Bad commands, overlong lines and binary noise tolerated before we hang up. */
-export const MAX_ERRORS = 10;
 
 /**
  * RFC 5034 4 limits AUTH with its initial response to the 255-octet command line; a client
@@ -162,10 +160,10 @@ export class Session {
     await spec.run(this, { args: cmd.args, rest: cmd.rest });
   }
 
-  /** Counts an error; past MAX_ERRORS the client is told and the connection closed. */
+  /** Counts an error; past [pop3] max_errors the client is told and the connection closed. */
   private async error(line: string | null): Promise<void> {
     this.errors++;
-    if (this.errors >= MAX_ERRORS) {
+    if (this.errors >= this.ctx.config.pop3.max_errors) {
       this.log.notice(this.id, `too many errors from ${this.t.clientAddress}, closing`);
       this.endSession('errors');
       await this.reply(Reply.tooManyErrors);
@@ -175,14 +173,26 @@ export class Session {
     if (line) await this.reply(line);
   }
 
-  /** RFC 1939 3: the idle timer ran out; close without entering UPDATE (nothing is deleted). */
-  async timeout(): Promise<void> {
+  /**
+   * RFC 1939 3: a timer ran out (idle, or a total time: login, one command line); close
+   * without entering UPDATE (nothing is deleted).
+   */
+  async timeout(why: Expiry = 'idle'): Promise<void> {
     if (this.closing) return;
-    this.log.info(this.id, `idle timeout, client=${this.t.clientAddress}`);
+    const c = this.ctx.config.pop3;
+    const [line, text] = why === 'idle' ? [Reply.idleTimeout, 'idle timeout']
+      : why === 'login' ? [Reply.loginTimeout(c.login_timeout), `no login within ${c.login_timeout} s`]
+      : [Reply.commandTimeout(c.command_timeout), `command line not completed within ${c.command_timeout} s`];
+    this.log.info(this.id, `${text}, client=${this.t.clientAddress}`);
     this.closing = true;
     this.endSession('timeout');
-    await this.reply(Reply.idleTimeout).catch(() => {});
+    await this.reply(line).catch(() => {});
     this.t.close();
+  }
+
+  /** Logged in (TRANSACTION state): the login time no longer applies. */
+  get loggedIn(): boolean {
+    return this.state.kind !== 'authorization';
   }
 
   /** The server is stopping: tell the client; like a dropped connection, nothing is deleted. */

@@ -44,6 +44,11 @@ export class LineFramer {
     return this.buf.length - this.pos;
   }
 
+  /** Part of a line is here (or an overlong one is being skipped): the client is mid-command. */
+  get partial(): boolean {
+    return this.discarding >= 0 || this.pos < this.buf.length;
+  }
+
   push(chunk: Buffer): void {
     if (this.pos >= this.buf.length) {
       this.buf = chunk;

@@ -1,5 +1,5 @@
 import type { Server } from 'node:net';
-import type { ListenAddress } from './config/types.js';
+import type { ListenAddress } from '../config/types.js';
 
 /**
  * Binds a service's server to one configured address; rejects with the bind error (EACCES,
