@@ -18,6 +18,12 @@ listen = ["127.0.0.1:${p(25)}"]             # loopback only until you open it (S
 max_message_size = 26214400           # octets (SIZE)
 max_recipients = 100                  # per message; more get 452 4.5.3
 idle_timeout = 300                    # seconds of silence before 421
+command_timeout = 60                  # seconds one command line may take to arrive, in total
+data_timeout = 600                    # seconds the DATA block may take in total (RFC 5321 4.5.3.2)
+max_errors = 10                       # bad commands before 421 and hang-up
+max_connections = 1000                # port 25's own budget (submission has its own)
+max_connections_per_address = 50      # open at once from one client address (Postfix: 50)
+max_connection_rate = 120             # new connections per client address and minute
 novrfy = true                         # VRFY gives nothing away (S17)
 noexpn = true                         # EXPN gives nothing away (S17)
 #auth = true                          # S18 "A": offer AUTH on port 25 too (submission always has it)
@@ -25,6 +31,10 @@ noexpn = true                         # EXPN gives nothing away (S17)
 [submission]                          # mail from your users' clients (AUTH required)
 listen = ["127.0.0.1:${p(587)}"]            # STARTTLS
 listen_tls = ["127.0.0.1:${p(465)}"]        # implicit TLS
+login_timeout = 120                   # seconds from connect to a successful AUTH; then 421
+max_connections = 500                 # submission's own budget, apart from port 25's
+max_connections_per_address = 20
+max_connection_rate = 120
 always_add_domain = true              # S23: "user" becomes user@ the first domain
 #senders_file = "/etc/correo/senders" # "user@domain: other@domain, @dept.domain" (who may send as what)
 #[submission.allowed_senders]         # the same in this file
@@ -48,13 +58,30 @@ max_literal_before_login = 8192       # before login: octets of one literal ...
 max_command_before_login = 16384      # ... of one command (and of one line) ...
 max_literals_before_login = 8         # ... and literals per command
 max_sessions_per_user = 1000          # beyond it LOGIN answers NO [LIMIT]
-max_connections_per_address = 20000   # beyond it the greeting is BYE
+login_timeout = 120                   # seconds from connect to a successful login; then BYE
+command_timeout = 60                  # seconds one command line may take to arrive, in total
+literal_timeout = 600                 # seconds one literal (an APPEND's message) may take
+max_errors = 20                       # BAD answers before BYE
+max_connections = 5000
+max_connections_per_address = 50      # beyond it the greeting is BYE
+max_connection_rate = 120             # new connections per client address and minute
 
 [pop3]
 listen = ["127.0.0.1:${p(110)}"]            # STLS
 listen_tls = ["127.0.0.1:${p(995)}"]
 auth_fail_limit = 5                   # failed logins per client address within the window ...
 auth_fail_window = 300                # ... (seconds) before it is throttled
+idle_timeout = 600
+login_timeout = 120                   # seconds from connect to a successful login
+command_timeout = 60
+max_errors = 10
+max_connections = 1000
+max_connections_per_address = 20      # beyond it -ERR [SYS/TEMP]
+max_connection_rate = 120
+
+[limits]                              # all services together (loopback clients are not exempt)
+#max_connections = 19000              # default: the open-file limit (ulimit -n) less reserved_fds
+reserved_fds = 256                    # descriptors kept for the queue, the database and outbound mail
 
 [auth]
 plaintext_without_tls = false         # S18 "A p": no plaintext password before TLS
