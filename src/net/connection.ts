@@ -44,6 +44,26 @@ export interface Session {
   shutdown?(): void;
 }
 
+/**
+ * What a session may use of its connection: a Connection over a socket, or another carrier
+ * (`sendmail -bs` runs the SMTP connection code over standard input and output).
+ */
+export interface Wire {
+  readonly ip: string;
+  readonly port: number;
+  readonly secure: boolean;
+  tlsInfo(): { protocol: string; cipher: string } | null;
+  /** Writes now; false when the output buffer is full (wait with `drained()`). */
+  write(data: string | Buffer): boolean;
+  /** Octets written and not yet taken by the peer. */
+  readonly writeBacklog: number;
+  drained(): Promise<void>;
+  progress(): void;
+  loggedIn(): void;
+  startTls(): Promise<boolean>;
+  close(): void;
+}
+
 /** Milliseconds. `login` null: the service has no login (port 25, LMTP). */
 export interface Timers {
   idle: number;
@@ -72,7 +92,7 @@ export class ConnectionClosed extends Error {}
 
 type State = 'handshake' | 'open' | 'upgrading' | 'closing' | 'closed';
 
-export class Connection {
+export class Connection implements Wire {
   readonly ip: string;
   readonly port: number;
   private sock: net.Socket;
@@ -113,6 +133,10 @@ export class Connection {
 
   get closed(): boolean {
     return this.state === 'closing' || this.state === 'closed';
+  }
+
+  get writeBacklog(): number {
+    return this.sock.writableLength;
   }
 
   /** Protocol and cipher, once TLS runs. */

@@ -1,12 +1,12 @@
 import type { Logger } from '../log/logger.js';
-import type { Connection, Expiry, Receiving, Session } from '../net/connection.js';
+import type { Expiry, Receiving, Session, Wire } from '../net/connection.js';
 import { Codes, formatReply, reply, type Reply } from './codes.js';
 import { DataDecoder } from './data.js';
 import { LineFramer, type Frame } from './lines.js';
 import type { Action, Incoming, SmtpSession, TlsInfo } from './session.js';
 
 /**
- * The SMTP family's side of a connection (SMTP, submission, LMTP): line framing, the DATA
+ * The SMTP family's side of a connection (SMTP, submission, LMTP, `sendmail -bs`): line framing, the DATA
  * stream (RFC 5321 4.1.1.4: only CRLF.CRLF ends it), PIPELINING and STARTTLS, over the
  * connection layer (src/net/). What to answer is decided by the dialogue: an SmtpSession, or
  * an LmtpSession wrapped around one.
@@ -68,7 +68,7 @@ export class SmtpConnection implements Session {
   private out = '';
 
   constructor(
-    private readonly conn: Connection,
+    private readonly conn: Wire,
     private readonly dialogue: SmtpDialogue,
     private readonly log: Logger,
     private readonly limits: SmtpLimits,
@@ -143,7 +143,7 @@ export class SmtpConnection implements Session {
         this.inboxBytes -= chunk.length;
         await this.consume(chunk);
         this.conn.progress();
-        if (this.conn.socket.writableLength > OUTPUT_HIGH_WATER) await this.conn.drained();
+        if (this.conn.writeBacklog > OUTPUT_HIGH_WATER) await this.conn.drained();
       }
       this.flush();
     } catch (e) {
