@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Config } from '../config/types.js';
 import { ConfigError } from '../config/errors.js';
 import { lineOf } from '../config/load.js';
@@ -41,10 +42,10 @@ export function namedFiles(config: Config): NamedFile[] {
 }
 
 /** Why a named file cannot be read, as the config's FILE:LINE where it is named. */
-function unreadable(config: Config, f: NamedFile, e: NodeJS.ErrnoException): ConfigError {
+function unreadable(config: Config, f: NamedFile, e: NodeJS.ErrnoException, uid: number): ConfigError {
   const why =
     e.code === 'ENOENT' ? 'no such file (remove the setting to run without it)'
-    : e.code === 'EACCES' ? `permission denied for ${whoami()} (the server must be able to read it)`
+    : e.code === 'EACCES' ? `permission denied for uid ${uid} (the server must be able to read it)`
     : e.code === 'EISDIR' ? 'is a directory, not a file'
     : e.message;
   let line = 1;
@@ -56,19 +57,46 @@ function unreadable(config: Config, f: NamedFile, e: NodeJS.ErrnoException): Con
   return new ConfigError(config.file ?? f.path, line, `[${f.setting[0]}] ${f.setting[1]} = "${f.path}": ${why}`);
 }
 
-function whoami(): string {
-  return typeof process.getuid === 'function' ? `uid ${process.getuid()}` : 'this process';
+/** Whom the server will run as: another user when it is about to drop root. */
+export interface Reader {
+  uid: number;
+  gid: number;
 }
 
-/** Throws the first problem: a named file missing, unreadable, or with a mistake (FILE:LINE). */
-export function checkNamedFiles(config: Config): void {
+/**
+ * Whether `reader` may read `path` by its mode bits (owner, group, others) and search every
+ * directory above it. Supplementary groups are not known here, so a file readable only
+ * through one of them counts as unreadable: the check errs on the side of refusing.
+ */
+function readableBy(path: string, reader: Reader): boolean {
+  if (reader.uid === 0) return true;
+  const allows = (p: string, bit: number) => {
+    const st = statSync(p);
+    const shift = st.uid === reader.uid ? 6 : st.gid === reader.gid ? 3 : 0;
+    return ((st.mode >> shift) & bit) !== 0;
+  };
+  for (let d = dirname(path); ; d = dirname(d)) {
+    if (!allows(d, 1)) return false;
+    if (dirname(d) === d) break;
+  }
+  return allows(path, 4);
+}
+
+/**
+ * Throws the first problem: a named file missing, unreadable or with a mistake (FILE:LINE).
+ * `reader`: the user the server will read the files as, when that is not this process (root
+ * about to drop its privileges); by default, this process.
+ */
+export function checkNamedFiles(config: Config, reader?: Reader): void {
+  const uid = reader?.uid ?? (typeof process.getuid === 'function' ? process.getuid() : -1);
   for (const f of namedFiles(config)) {
     let text: string;
     try {
       if (statSync(f.path).isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+      if (reader && !readableBy(f.path, reader)) throw Object.assign(new Error('mode'), { code: 'EACCES' });
       text = readFileSync(f.path, 'utf8');
     } catch (e) {
-      throw unreadable(config, f, e as NodeJS.ErrnoException);
+      throw unreadable(config, f, e as NodeJS.ErrnoException, uid);
     }
     f.parse?.(text, f.path);
   }

@@ -4,6 +4,8 @@ import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, utimesSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, startServer, type CliResult } from '../helpers/server.js';
+import { loadConfig } from '../../src/config/load.js';
+import { checkNamedFiles } from '../../src/maps/check.js';
 import { RawSmtp } from '../smtp/client.js';
 
 /**
@@ -95,6 +97,24 @@ test('a map the server cannot read stops the start (run as nobody, the map 0600 
     const r = await serve(cfg, nobody);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, new RegExp(`^${cfg.replace(/[.]/g, '\\.')}:\\d+: \\[maps\\] access = "${access.replace(/[.]/g, '\\.')}": permission denied for uid ${nobody}`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the check can be made for the user the server will become (root about to drop): mode bits of the file and its directories', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'correo-failclosed-'));
+  try {
+    chmodSync(dir, 0o755);
+    const access = join(dir, 'access');
+    writeFileSync(access, '192.0.2.66 REJECT\n', { mode: 0o600 });
+    const cfg = loadConfig(config(dir, `access = "${access}"`));
+    const nobody = { uid: 65534, gid: 65534 };
+    assert.throws(() => checkNamedFiles(cfg, nobody), /\[maps\] access = ".*access": permission denied for uid 65534 \(the server must be able to read it\)/);
+    chmodSync(access, 0o644);
+    checkNamedFiles(cfg, nobody);
+    chmodSync(dir, 0o700);
+    assert.throws(() => checkNamedFiles(cfg, nobody), /permission denied for uid 65534/, 'a directory it cannot search');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
