@@ -72,12 +72,17 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const stores = openStore({
     dataDir: config.data_dir,
     writer: 'thread',
+    sweepOrphans: true,
     onFatal: opts.onStoreFailure ?? ((e) => {
       log.error(null, `stopping: ${e.message}`);
       log.close();
       process.exit(70); // EX_SOFTWARE
     }),
   });
+  stores.orphansSwept.then(
+    (n) => n && log.notice(null, `store: removed ${n} body file(s) no record held (left by a crash before their commit)`),
+    (e) => log.warn(null, `store: the sweep of orphan body files stopped: ${(e as Error).message}`),
+  );
   try {
     return await startServices(config, log, stores);
   } catch (e) {

@@ -42,6 +42,8 @@ export interface BlobWriter {
  */
 export class FsBlobStore implements BlobStore {
   private readonly made = new Set<string>();
+  /** While sweepOrphans() runs: the ids this process created meanwhile, which it must not touch. */
+  private fresh: Set<string> | null = null;
 
   constructor(private readonly dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -54,6 +56,7 @@ export class FsBlobStore implements BlobStore {
 
   async create(id: string): Promise<BlobWriter> {
     const p = this.path(id);
+    this.fresh?.add(id);
     const sub = id.slice(-2);
     // One mkdir per directory per process, not one per message (a system call saved each time).
     if (!this.made.has(sub)) {
@@ -101,6 +104,34 @@ export class FsBlobStore implements BlobStore {
 
   async remove(id: string): Promise<void> {
     await fsp.rm(this.path(id), { force: true });
+  }
+
+  /**
+   * Removes the body files no record refers to: a crash between writing a body and committing
+   * its queue entry leaves one (the spool writes the file first, then the record). `referenced`
+   * answers, for the ids of one directory, those that a record holds. Files this process
+   * creates while the sweep runs are never touched, so the server can take mail meanwhile;
+   * but only the process that owns the data_dir may sweep (the server, not a CLI command
+   * beside it, whose bodies in progress it could not tell from orphans). Returns how many went.
+   */
+  async sweepOrphans(referenced: (ids: string[]) => Set<string>): Promise<number> {
+    this.fresh = new Set();
+    let removed = 0;
+    try {
+      for (const sub of await fsp.readdir(this.dir)) {
+        if (!/^[A-Za-z0-9]{1,2}$/.test(sub)) continue;
+        const ids = (await fsp.readdir(join(this.dir, sub))).filter((n) => /^[A-Za-z0-9]+$/.test(n));
+        const held = referenced(ids);
+        for (const id of ids) {
+          if (held.has(id) || this.fresh.has(id)) continue;
+          await fsp.rm(join(this.dir, sub, id), { force: true });
+          removed++;
+        }
+      }
+    } finally {
+      this.fresh = null;
+    }
+    return removed;
   }
 
   freeBytes(): number | null {

@@ -12,6 +12,7 @@ import { Committer } from './sqlite/committer.js';
 import { SqliteMailboxes } from './sqlite/mailboxes.js';
 import { SqliteQueue } from './sqlite/queue.js';
 import { SqliteSecrets, SqliteUserDirectory } from './sqlite/accounts.js';
+import { referencedBlobs } from './sqlite/orphans.js';
 
 /** Everything stored, behind its interfaces: what the server, the CLI and the tests get. */
 export interface Stores {
@@ -25,6 +26,8 @@ export interface Stores {
   changes: ChangeNotifier;
   /** Wakes the queue runners (local delivery, outbound). */
   queueSignal: QueueSignal;
+  /** How many orphan body files the sweep at open removed (0 without `sweepOrphans`). */
+  orphansSwept: Promise<number>;
   /** Waits for the writes under way, then closes. */
   close(): Promise<void>;
 }
@@ -39,6 +42,11 @@ export interface OpenStoreOptions {
   writer?: 'thread' | 'inline';
   /** The writer thread died: the store is unusable (the server logs this and exits). */
   onFatal?: (e: Error) => void;
+  /**
+   * Remove, in the background, body files no record holds (left by a crash between a body's
+   * write and its commit). Only for the one process that owns the data_dir: the server.
+   */
+  sweepOrphans?: boolean;
 }
 
 /**
@@ -61,6 +69,7 @@ export function openStore(o: OpenStoreOptions): Stores {
   const blobs = new FsBlobStore(join(o.dataDir, 'blobs'));
   const committer = new Committer(writer, blobs);
   const mailboxes = new SqliteMailboxes(db, committer);
+  const orphansSwept = o.sweepOrphans ? blobs.sweepOrphans(referencedBlobs(db)) : Promise.resolve(0);
   let closing: Promise<void> | null = null;
   return {
     mailboxes,
@@ -71,8 +80,10 @@ export function openStore(o: OpenStoreOptions): Stores {
     locks: new InProcessLocks(),
     changes: new InProcessNotifier(),
     queueSignal: new InProcessQueueSignal(),
+    orphansSwept,
     close() {
       closing ??= (async () => {
+        await orphansSwept.catch(() => 0); // it reads the database being closed
         await mailboxes.flush();
         await writer.close();
         db.close();

@@ -28,7 +28,10 @@ export interface TestServer {
   addUser(address: string, password: string): Promise<void>;
   readLog(): string;
   kill9(): Promise<void>;
-  restart(): Promise<void>;
+  /** Stops the server (SIGTERM) and starts it again, with `env` as its extra environment from now on. */
+  restart(env?: NodeJS.ProcessEnv): Promise<void>;
+  /** Waits until the server process exits by itself; its exit code (null: killed by a signal). */
+  exited(timeoutMs: number): Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -39,6 +42,8 @@ export interface StartOptions {
   dns?: TestDns;
   /** Use this directory (must exist) instead of a fresh temporary one. */
   dir?: string;
+  /** Extra environment of the server process (fault injection in durability tests). */
+  env?: NodeJS.ProcessEnv;
 }
 
 
@@ -114,11 +119,12 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   let child!: ChildProcess;
   let stderr = '';
   const ports = {} as Ports;
+  let extraEnv = opts.env ?? {};
 
   const launch = async () => {
     rmSync(runFile, { force: true });
     stderr = '';
-    child = spawn(process.execPath, [CLI, 'serve', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn(process.execPath, [CLI, 'serve', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...extraEnv } });
     track(child);
     child.stderr!.on('data', (d) => (stderr += d));
     const info = await waitFor('listening.json', () => {
@@ -158,10 +164,20 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     },
     readLog: () => (existsSync(join(dir, 'mail.log')) ? readFileSync(join(dir, 'mail.log'), 'utf8') : ''),
     kill9: () => exited('SIGKILL', 0),
-    async restart() {
+    async restart(env) {
       await exited('SIGTERM', 5000);
+      if (env) extraEnv = env;
       await launch();
     },
+    exited: (timeoutMs) =>
+      new Promise((r, reject) => {
+        if (child.exitCode !== null || child.signalCode !== null) return r(child.exitCode);
+        const t = setTimeout(() => reject(new Error(`the server did not exit within ${timeoutMs} ms\n${stderr}`)), timeoutMs);
+        child.once('exit', (code) => {
+          clearTimeout(t);
+          r(code);
+        });
+      }),
     async stop() {
       await exited('SIGTERM', 5000);
       if (ownDns) await dns.stop();

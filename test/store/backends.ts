@@ -7,14 +7,17 @@ import type { Store } from '../../src/store/types.js';
 /**
  * The store conformance suite runs every case against each backend listed here. A backend
  * opens a fresh, empty store; `reopen` closes it and opens the same data again (what a
- * restart sees). The SQLite store is the only one today; PostgreSQL adds a factory here.
+ * restart sees). Today: SQLite with its writer thread (what `correo serve` runs) and with
+ * inline writes (what the CLI runs); PostgreSQL adds a factory here.
  *
  * Everything the cases need from a backend goes through this harness, so that an interface
  * change in src/store/ changes this file, not the cases.
  */
 export interface Harness {
-  /** The open store; replaced by reopen(). */
-  store: Store;
+  /** Every interface of the open store; replaced by reopen(). */
+  stores: Stores;
+  /** Users and mailboxes (stores.mailboxes). */
+  readonly store: Store;
   /** Writes a complete message body (as delivery or IMAP APPEND does before the record). */
   writeBlob(id: string, bytes: Buffer | string): Promise<void>;
   /** The whole body, or a rejection when there is none. */
@@ -32,42 +35,41 @@ export interface Backend {
   open(): Promise<Harness>;
 }
 
-/** The SQLite store as the server opens it: writes on the writer thread, reads on this one. */
-function sqliteHarness(dir: string): Harness {
-  const open = () => openStore({ dataDir: dir, writer: 'thread' });
-  let stores: Stores = open();
+function sqliteHarness(dir: string, writer: 'thread' | 'inline'): Harness {
+  // Each open is a start of the server on this data_dir, so it sweeps orphan bodies as serve does.
+  const open = () => openStore({ dataDir: dir, writer, sweepOrphans: true, onFatal: (e) => { throw e; } });
   let closed = false;
   const h: Harness = {
-    store: stores.mailboxes,
+    stores: open(),
+    get store() {
+      return h.stores.mailboxes;
+    },
     async writeBlob(id, bytes) {
-      const w = await stores.blobs.create(id);
-      await w.write([Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes)]);
+      const w = await h.stores.blobs.create(id);
+      await w.write([Buffer.from(bytes)]);
       await w.commit();
     },
-    readBlob: (id) => stores.blobs.read(id),
-    sliceBlob: (id, start, end) => stores.blobs.slice(id, start, end),
+    readBlob: (id) => h.stores.blobs.read(id),
+    sliceBlob: (id, start, end) => h.stores.blobs.slice(id, start, end),
     async reopen() {
-      await stores.close();
-      stores = open();
-      h.store = stores.mailboxes;
+      await h.stores.close();
+      h.stores = open();
     },
     async close() {
       if (closed) return;
       closed = true;
-      await stores.close();
+      await h.stores.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
   return h;
 }
 
+const tempDir = () => mkdtempSync(join(tmpdir(), 'correo-store-'));
+
 export const backends: Backend[] = [
-  {
-    name: 'sqlite',
-    async open() {
-      return sqliteHarness(mkdtempSync(join(tmpdir(), 'correo-store-')));
-    },
-  },
+  { name: 'sqlite, writer thread', open: async () => sqliteHarness(tempDir(), 'thread') },
+  { name: 'sqlite, inline writer', open: async () => sqliteHarness(tempDir(), 'inline') },
 ];
 
 /** Runs `fn` with a fresh store of `backend`, closed (and its data removed) afterwards. */

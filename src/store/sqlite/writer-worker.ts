@@ -23,11 +23,21 @@ let pending: WriterRequest[] = [];
 let scheduled = false;
 let closing = false;
 
+/**
+ * Fault injection for test/durability/writer-death.test.ts, and nothing else: with
+ * CORREO_TEST_WRITER_DIE_AFTER=N this thread throws (uncaught) instead of running its Nth group
+ * commit, as a bug or a failing disk would kill it, so that the test can check that a dead
+ * writer stops the server with the reason in the log instead of leaving it stalled.
+ */
+const dieAfter = Number(process.env.CORREO_TEST_WRITER_DIE_AFTER ?? 0);
+let groups = 0;
+
 function flush(): void {
   scheduled = false;
   const group = pending;
   pending = [];
   if (!group.length) return;
+  if (dieAfter > 0 && ++groups >= dieAfter) throw new Error(`writer stopped by CORREO_TEST_WRITER_DIE_AFTER=${dieAfter} (test fault injection)`);
   const results = applier.runGroup(group.map((g) => g.batch));
   group.forEach((g, i) => {
     const r = results[i];
