@@ -45,9 +45,10 @@ export class LoginCache {
 
   private sweep(now: number): void {
     for (const [k, e] of this.entries) if (e.expires <= now) this.entries.delete(k);
-    // Still full (a burst of distinct logins within one TTL): the oldest entries go first.
+    // Still full (a burst of distinct logins within one TTL): the oldest entries go first,
+    // down to 90%, so that the next sweep is many logins away.
     for (const k of this.entries.keys()) {
-      if (this.entries.size < this.maxEntries) break;
+      if (this.entries.size < this.maxEntries * 0.9) break;
       this.entries.delete(k);
     }
   }

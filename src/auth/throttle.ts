@@ -65,7 +65,23 @@ class Window {
     list.push(f);
     if (list.length > this.cap) list.splice(0, list.length - this.cap);
     this.lists.set(key, list);
-    if (this.lists.size > SWEEP_AT) for (const k of [...this.lists.keys()]) this.recent(k, now);
+    if (this.lists.size > SWEEP_AT) this.sweep(now);
+  }
+
+  /**
+   * Drops expired keys, then (a flood of fresh addresses) the oldest ones down to 90%, so
+   * that the next sweep is 10,000 failures away rather than one.
+   */
+  private sweep(now: number): void {
+    for (const k of [...this.lists.keys()]) this.recent(k, now);
+    for (const k of this.lists.keys()) {
+      if (this.lists.size <= SWEEP_AT * 0.9) break;
+      this.lists.delete(k);
+    }
+  }
+
+  get size(): number {
+    return this.lists.size;
   }
 
   /** Forgets the failures of `key` that `match` (a success proved them to be the owner's typos). */
@@ -100,6 +116,11 @@ export class FailureLedger {
   succeed(client: string, account: string): void {
     this.byClient.forget(client, (f) => f.key === account);
     this.byAccount.forget(account, (f) => f.key === client);
+  }
+
+  /** How many client addresses have failures remembered (bounded by the sweep). */
+  get clients(): number {
+    return this.byClient.size;
   }
 
   /** The address as a whole has failed too often, whatever account it tries next. */

@@ -75,7 +75,7 @@ function saltAndCount(serverFirst: string): { salt: string; iterations: string }
 
 const FAILED = 'NO [AUTHENTICATIONFAILED] authentication failed';
 
-test('issue 9.8: SCRAM gives an unknown name the configured iteration count and a salt of its own that stays the same, also after a restart', { timeout: 120_000 }, async () => {
+test('issue 9.8: SCRAM gives an unknown name the configured iteration count and a salt of its own that stays the same, also after a restart', { timeout: 240_000 }, async () => {
   for (const mech of ['SCRAM-SHA-256', 'SCRAM-SHA-1'] as const) {
     const real = await scram(mech, USER, 'wrong-password');
     const ghost = await scram(mech, 'ghost@example.test', 'whatever');
@@ -97,7 +97,7 @@ test('issue 9.8: SCRAM gives an unknown name the configured iteration count and 
   assert.equal(afterRestart, before, 'the decoy key is kept in data_dir');
 });
 
-test('issue 9.8: SCRAM exchanges naming unknown accounts count as failures: the address is throttled after the limit', { timeout: 120_000 }, async () => {
+test('issue 9.8: SCRAM exchanges naming unknown accounts count as failures: the address is throttled after the limit', { timeout: 240_000 }, async () => {
   const from = '127.0.7.1';
   for (let i = 0; i < 5; i++) assert.equal((await scram('SCRAM-SHA-256', `nobody${i}@example.test`, 'x', from)).tagged, FAILED);
   const sixth = await authenticate(from, 'SCRAM-SHA-256', new ScramClient('SCRAM-SHA-256', 'nobody9@example.test', 'x').first(), () => '');
@@ -149,7 +149,7 @@ const WAYS: Record<string, (user: string, pw: string) => Promise<unknown>> = {
   },
 };
 
-test('issue 9.8: every mechanism, IMAP LOGIN, POP3 USER/PASS and SMTP AUTH answer an unknown name exactly as a wrong password', { timeout: 180_000 }, async () => {
+test('issue 9.8: every mechanism, IMAP LOGIN, POP3 USER/PASS and SMTP AUTH answer an unknown name exactly as a wrong password', { timeout: 240_000 }, async () => {
   for (const [way, run] of Object.entries(WAYS)) {
     const wrong = await run(USER, 'wrong-password');
     const unknown = await run('nosuchuser@example.test', 'wrong-password');

@@ -42,7 +42,7 @@ async function login(server: TestServer, user: string, pass: string): Promise<st
 
 const cachedHits = (server: TestServer, user: string) => server.readLog().split('\n').filter((l) => l.includes(`auth ok: service=imap, user=${user}, client=`) && l.endsWith(', cached')).length;
 
-test('IMAP: a second login is served from the cache; "correo user passwd" from the command line ends it at once, "correo user del" too', { timeout: 120_000 }, async () => {
+test('IMAP: a second login is served from the cache; "correo user passwd" from the command line ends it at once, "correo user del" too', { timeout: 240_000 }, async () => {
   const server = await startServer({ toml: '[auth]\nplaintext_without_tls = true\n' });
   try {
     const u = 'usr@example.test';
@@ -68,7 +68,7 @@ test('IMAP: a second login is served from the cache; "correo user passwd" from t
   }
 });
 
-test('IMAP: with cache_ttl = 3 a cached login expires after 3 seconds and runs scrypt again', { timeout: 120_000 }, async () => {
+test('IMAP: with cache_ttl = 3 a cached login expires after 3 seconds and runs scrypt again', { timeout: 240_000 }, async () => {
   const server = await startServer({ toml: '[auth]\nplaintext_without_tls = true\ncache_ttl = 3\n' });
   try {
     const u = 'usr@example.test';
