@@ -10,7 +10,11 @@ import type { Readable } from 'node:stream';
  * Ids are [A-Za-z0-9]+ (the queue id of the message).
  */
 export interface BlobStore {
-  /** Starts a new body; nothing of it is visible until commit(). */
+  /**
+   * Starts a new body. No record refers to it until the caller commits one after commit(), so
+   * no mailbox or queue shows it before; its bytes may be readable by id meanwhile (FsBlobStore
+   * writes in place), and a crash leaves a file that the server's orphan sweep removes.
+   */
   create(id: string): Promise<BlobWriter>;
   /** The whole body; `sizeHint` (its size, when known) lets an implementation pick the fastest way. */
   read(id: string, sizeHint?: number): Promise<Buffer>;
