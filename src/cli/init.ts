@@ -34,7 +34,7 @@ listen_tls = ["127.0.0.1:${p(465)}"]        # implicit TLS
 login_timeout = 120                   # seconds from connect to a successful AUTH; then 421
 max_connections = 500                 # submission's own budget, apart from port 25's
 max_connections_per_address = 20
-max_connection_rate = 120
+max_connection_rate = 600             # webmail submits for many users from one address
 always_add_domain = true              # S23: "user" becomes user@ the first domain
 #senders_file = "/etc/correo/senders" # "user@domain: other@domain, @dept.domain" (who may send as what)
 #[submission.allowed_senders]         # the same in this file
@@ -64,7 +64,7 @@ literal_timeout = 600                 # seconds one literal (an APPEND's message
 max_errors = 20                       # BAD answers before BYE
 max_connections = 5000
 max_connections_per_address = 50      # beyond it the greeting is BYE
-max_connection_rate = 120             # new connections per client address and minute
+max_connection_rate = 600             # new connections per client address and minute (webmail reconnects often)
 
 [pop3]
 listen = ["127.0.0.1:${p(110)}"]            # STLS
@@ -77,7 +77,7 @@ command_timeout = 60
 max_errors = 10
 max_connections = 1000
 max_connections_per_address = 20      # beyond it -ERR [SYS/TEMP]
-max_connection_rate = 120
+max_connection_rate = 600
 
 [limits]                              # all services together (loopback clients are not exempt)
 #max_connections = 19000              # default: the open-file limit (ulimit -n) less reserved_fds

@@ -112,7 +112,7 @@ function defaults(dataDir: string): Omit<Config, 'file' | 'hostname'> {
     submission: {
       listen: l('127.0.0.1:587'), listen_tls: l('127.0.0.1:465'), allowed_senders: {}, senders_file: null,
       always_add_domain: true, qualify_domain: '', max_header_size: 256 * 1024,
-      login_timeout: 120, max_connections: 500, max_connections_per_address: 20, max_connection_rate: 120,
+      login_timeout: 120, max_connections: 500, max_connections_per_address: 20, max_connection_rate: 600,
     },
     masquerade: { as: null, envelope: false, exposed_users: ['root'], domains: [] },
     sendmail: { trusted_users: ['root'], maildrop: join(dataDir, 'maildrop'), untrusted_sender: 'warn' },
@@ -120,11 +120,11 @@ function defaults(dataDir: string): Omit<Config, 'file' | 'hostname'> {
       listen: l('127.0.0.1:143'), listen_tls: l('127.0.0.1:993'), idle_timeout: 1860, max_literal_size: 52428800, max_line_length: 65536,
       max_sessions_per_user: 1000, max_literal_before_login: 8192, max_command_before_login: 16384, max_literals_before_login: 8,
       login_timeout: 120, command_timeout: 60, literal_timeout: 600, max_errors: 20,
-      max_connections: 5000, max_connections_per_address: 50, max_connection_rate: 120,
+      max_connections: 5000, max_connections_per_address: 50, max_connection_rate: 600,
     },
     pop3: {
       listen: l('127.0.0.1:110'), listen_tls: l('127.0.0.1:995'), idle_timeout: 600, auth_fail_limit: 5, auth_fail_window: 300,
-      login_timeout: 120, command_timeout: 60, max_errors: 10, max_connections: 1000, max_connections_per_address: 20, max_connection_rate: 120,
+      login_timeout: 120, command_timeout: 60, max_errors: 10, max_connections: 1000, max_connections_per_address: 20, max_connection_rate: 600,
     },
     tls: { cert: '', key: '', self_signed: true },
     log: { level: 9, file: null },
