@@ -246,6 +246,10 @@ export function parseConfig(text: string, path: string): Config {
     }
   }
 
+  // Absent means "from the open-file limit" (src/net/fd-limit.ts), so it is not in RANGES.
+  const lim = cfg.limits.max_connections;
+  if (lim !== null && lim < 1) fail(['limits', 'max_connections'], 'max_connections must be at least 1 (a budget of 0 refuses every client)');
+
   const given = (raw.delivery ?? {}) as Record<string, unknown>;
   if (given.forward_dir === undefined) dl.forward_dir = join(cfg.data_dir, 'forward');
 

@@ -82,7 +82,6 @@ function connectionRanges(): Record<string, Range> {
     'submission.login_timeout': timer,
     'imap.literal_timeout': timer,
     'lmtp.max_connections': budget,
-    'limits.max_connections': budget,
     'limits.reserved_fds': { min: 16, max: 1_000_000, why: 'descriptors for the queue, the database and outbound mail' },
   };
   for (const service of ['smtp', 'submission', 'imap', 'pop3']) {
