@@ -120,9 +120,12 @@ export class QueueManager {
     });
     for (const d of decisions) if (!d.part) failures.push(...d.failures);
     if (remote) this.o.signal.wake('remote');
-    await this.bounce(failures);
+    // DSNs first (they read the entries), then the failed marks and the removal of finished
+    // entries in one commit.
+    const ops = await this.bounce(failures);
     await this.reportDelivered(delivered);
-    await this.finish(rows.map((r) => r.queueId));
+    ops.push({ op: 'queue.finish', queueIds: rows.map((r) => r.queueId) });
+    await this.o.queue.commit({ durability: 'full', parts: [{ ops }] });
     return rows.length;
   }
 
@@ -244,8 +247,8 @@ export class QueueManager {
     });
   }
 
-  /** Sends one DSN per queue entry for its failed recipients, then marks them failed. */
-  private async bounce(failures: Failure[]): Promise<void> {
+  /** Sends one DSN per queue entry for its failed recipients; returns the ops that mark them failed. */
+  private async bounce(failures: Failure[]): Promise<WriteOp[]> {
     const byQueue = new Map<string, Failure[]>();
     for (const f of failures) byQueue.set(f.row.queueId, [...(byQueue.get(f.row.queueId) ?? []), f]);
     const ops: WriteOp[] = [];
@@ -261,7 +264,7 @@ export class QueueManager {
       }
       for (const f of list) ops.push({ op: 'rcpt.status', queueId, rcpt: f.row.rcpt, status: 'failed', from: ['pending'], lastError: f.dsn.diagnostic ?? f.dsn.status });
     }
-    if (ops.length) await this.o.queue.commit({ durability: 'full', parts: [{ ops }] });
+    return ops;
   }
 
   /** RFC 3461 NOTIFY=SUCCESS: a "delivered" DSN for each local delivery that asked for one. */
@@ -284,8 +287,4 @@ export class QueueManager {
     }
   }
 
-  /** Removes queue entries with nothing left to do, and their bodies when no mailbox holds them. */
-  async finish(queueIds: string[]): Promise<void> {
-    await this.o.queue.commit({ durability: 'full', parts: [{ ops: [{ op: 'queue.finish', queueIds }] }] });
-  }
 }
