@@ -55,8 +55,9 @@ test('fuzz: real keys with values of any type: ranges hold when the config loads
     if (r instanceof ConfigError) return;
     for (const [name, range] of Object.entries(RANGES)) {
       const [section, key] = name.split('.');
-      const v = (r as unknown as Record<string, Record<string, number>>)[section][key];
-      assert.ok(v >= range.min && v <= range.max, `${name} = ${v} loaded`);
+      const v = (r as unknown as Record<string, Record<string, number | null>>)[section][key];
+      // null: worked out at start ([limits] max_connections from the open-file limit).
+      if (v !== null) assert.ok(v >= range.min && v <= range.max, `${name} = ${v} loaded`);
     }
   });
 });
