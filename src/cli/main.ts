@@ -11,12 +11,6 @@ import { Logger } from '../log/logger.js';
 import { parseArgs, UsageError } from './args.js';
 import { askNewPassword, readStdinLine } from './prompt.js';
 import { writeStarterConfig } from './init.js';
-import { queueCommand } from './queue.js';
-import { statsCommand } from './stats.js';
-import { dkimCommand } from './dkim.js';
-import { policyCommand } from './policy.js';
-import { forwardCommand } from './forward.js';
-import { sendmailMain } from './sendmail.js';
 
 const USAGE = `usage: correo COMMAND [--config FILE] ...
 
@@ -161,7 +155,7 @@ async function serve(cfgFile: string | undefined, opts: Record<string, string | 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   // sendmail's own option syntax (-t -i -f addr ...), not ours.
-  if (command === 'sendmail' || command === 'mailq') return sendmailMain(rest, command);
+  if (command === 'sendmail' || command === 'mailq') return (await import('./sendmail.js')).sendmailMain(rest, command);
   try {
     const { positional, options } = parseArgs(rest, ['config', 'hostname', 'domain', 'service', 'selector', 'algorithm', 'from', 'to', 'ip', 'helo', 'auth'], ['password-stdin', 'init', 'help']);
     const cfgFile = options.config as string | undefined;
@@ -176,15 +170,15 @@ export async function main(argv: string[]): Promise<number> {
       case 'user':
         return await userCommand(loadConfig(findConfigFile(cfgFile)), positional, options);
       case 'queue':
-        return await queueCommand(loadConfig(findConfigFile(cfgFile)), positional);
+        return await (await import('./queue.js')).queueCommand(loadConfig(findConfigFile(cfgFile)), positional);
       case 'stats':
-        return await statsCommand(loadConfig(findConfigFile(cfgFile)));
+        return await (await import('./stats.js')).statsCommand(loadConfig(findConfigFile(cfgFile)));
       case 'dkim':
-        return dkimCommand(loadConfig(findConfigFile(cfgFile)), positional, options);
+        return (await import('./dkim.js')).dkimCommand(loadConfig(findConfigFile(cfgFile)), positional, options);
       case 'policy':
-        return await policyCommand(loadConfig(findConfigFile(cfgFile)), positional, options);
+        return await (await import('./policy.js')).policyCommand(loadConfig(findConfigFile(cfgFile)), positional, options);
       case 'forward':
-        return await forwardCommand(loadConfig(findConfigFile(cfgFile)), positional);
+        return await (await import('./forward.js')).forwardCommand(loadConfig(findConfigFile(cfgFile)), positional);
       case 'aliases':
       case 'newaliases':
         return aliasesCommand(loadConfig(findConfigFile(cfgFile)));
