@@ -191,6 +191,10 @@ export async function startCorreo(dir: string, host: string, opts: InboundOption
   const p = await launchCorreo({
     dir, host, hostname: 'mx.bench.test', domains: [DOMAIN], services: ['smtp'], logLevel: opts.logLevel,
     users: [RECIPIENT], password: 'bench-password', dnsRecords: opts.dnsRecords, nodeFlags: opts.nodeFlags,
+    // Every session comes from 127.0.0.1, a new connection per message: the per-address rate
+    // limit (120 a minute) would refuse the load. Postfix's anvil has none by default
+    // (smtpd_client_connection_rate_limit = 0), so like with like.
+    sectionToml: { smtp: 'max_connection_rate = 10000000' },
     extraToml: `\n[auth_checks]\nenabled = ${opts.authChecks}\n`,
   });
   let db: Database.Database | null = null;

@@ -42,7 +42,11 @@ export async function startCorreoMail(s: MailSetup): Promise<MailTarget> {
     dir: s.dir, host: '127.0.0.1', hostname: 'mail.bench.test', domains: ['example.test'], services: [...services],
     logLevel: Number(process.env.BENCH_CORREO_LOG_LEVEL ?? 5), nodeFlags: s.nodeFlags,
     users: Array.from({ length: s.users }, (_, i) => user(i)), password: PASSWORD,
-    sectionToml: { imap: 'max_connections_per_address = 20000\nmax_sessions_per_user = 1000' },
+    // Sessions loop from 127.0.0.1: no per-address connection rate (Dovecot has none here either).
+    sectionToml: {
+      imap: 'max_connections_per_address = 20000\nmax_sessions_per_user = 1000\nmax_connection_rate = 10000000',
+      pop3: 'max_connection_rate = 10000000',
+    },
     extraToml: `
 [auth]
 plaintext_without_tls = true

@@ -69,12 +69,12 @@ export class FastPath {
     for (const rcpt of localOnly) ops.push({ op: 'rcpt.status', queueId, rcpt, status: 'done', from: ['pending'], attempt: true });
     for (const rcpt of remote) ops.push({ op: 'rcpt.status', queueId, rcpt, status: 'remote', from: ['pending'] });
     ops.push({ op: 'queue.finish', queueIds: [queueId] });
-    return { ops, announce: (results) => this.announce(queueId, envelope, now, appended.map((a) => ({ ...a, uid: (results[a.index] as MessageRecord).uid })), remote) };
+    return { ops, announce: (results) => this.announce(queueId, size, envelope, now, appended.map((a) => ({ ...a, uid: (results[a.index] as MessageRecord).uid })), remote) };
   }
 
-  private announce(queueId: string, envelope: MessageEnvelope, created: number, done: { rcpt: string; user: string; mailboxId: number; uid: number }[], remote: string[]): void {
+  private announce(queueId: string, size: number, envelope: MessageEnvelope, created: number, done: { rcpt: string; user: string; mailboxId: number; uid: number }[], remote: string[]): void {
     // After the commit, off the client's path: MIME parsed once, stored for IMAP FETCH.
-    if (done.length) this.o.mime.index([queueId]);
+    if (done.length) this.o.mime.index([queueId], [size]);
     for (const d of done) {
       this.o.log.info(queueId, `to=<${d.user}>${d.user !== d.rcpt ? `, orig_to=<${d.rcpt}>` : ''}, relay=local, delay=${((Date.now() - created) / 1000).toFixed(2)}, status=sent (delivered to ${envelope.quarantine ? 'Junk' : 'INBOX'}, uid ${d.uid})`);
       this.o.changes.publish(d.mailboxId);

@@ -16,9 +16,12 @@ export class MimeIndexer {
 
   constructor(private readonly blobs: BlobStore, private readonly mailboxes: MailboxStore, private readonly queue: QueueStore, private readonly log: Logger) {}
 
-  /** Parses the bodies not indexed yet, in the background. */
-  index(blobIds: string[]): void {
-    this.running = this.running.then(() => this.parse(blobIds)).catch(() => undefined);
+  /**
+   * Parses the bodies not indexed yet, in the background. `sizes` (each body's size, when the
+   * caller knows it) lets a small body be read in one synchronous call (BlobStore.read).
+   */
+  index(blobIds: string[], sizes?: number[]): void {
+    this.running = this.running.then(() => this.parse(blobIds, sizes)).catch(() => undefined);
   }
 
   /** The same, for callers that want the trees stored before they go on (the queue run). */
@@ -26,12 +29,13 @@ export class MimeIndexer {
     await this.parse(blobIds);
   }
 
-  private async parse(blobIds: string[]): Promise<void> {
+  private async parse(blobIds: string[], sizes?: number[]): Promise<void> {
     const known = await this.mailboxes.getMime([...new Set(blobIds)]);
     for (const [id, mime] of known) {
       if (mime !== null) continue;
       try {
-        this.pending.push([id, JSON.stringify(parseMessage(await this.blobs.read(id)))]);
+        const size = sizes?.[blobIds.indexOf(id)];
+        this.pending.push([id, JSON.stringify(parseMessage(await this.blobs.read(id, size)))]);
       } catch (e) {
         // IMAP parses it on first use instead; delivery does not wait for it.
         this.log.warn(null, `cannot index MIME of blob ${id}: ${(e as Error).message}`);

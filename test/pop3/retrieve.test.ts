@@ -6,7 +6,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { deliver, python, simpleMessage } from './helpers.js';
 
@@ -16,6 +17,7 @@ before(async () => {
   server = await startServer();
   await server.addUser('usr1@example.test', 'secret1');
   await server.addUser('usr2@example.test', 'secret2');
+  await server.addUser('usr3@example.test', 'secret3');
 });
 
 after(async () => {
@@ -166,4 +168,33 @@ out({'before': before, 'during': during, 'listing': listing, 'retr2': retr2, 'af
   writeFileSync(server.dir + '/delivered', '');
   const out = await pending;
   assert.deepEqual(out, { before: 1, during: 1, listing: 1, retr2: '-ERR No such message', after: 2 });
+});
+
+test('a message whose body file is gone: RETR and TOP answer -ERR and the session goes on', { timeout: 90000 }, async () => {
+  const blobs = join(server.dir, 'blobs');
+  const listBlobs = () => new Set(readdirSync(blobs, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)));
+  const before = listBlobs();
+  await deliver(server, 'usr3@example.test', simpleMessage('will vanish'));
+  await deliver(server, 'usr3@example.test', simpleMessage('stays'));
+  const fresh = [...listBlobs()].filter((f) => !before.has(f)).sort((a, b) => basename(a).localeCompare(basename(b)));
+  assert.equal(fresh.length, 2, `two new body files: ${fresh}`);
+  // Queue ids grow with time: the first one is the first message.
+  rmSync(fresh[0]);
+  const r = await python(server, `
+p = login('stls', 'usr3@example.test', 'secret3')
+out_ = {}
+for cmd, f in (('retr', lambda: p.retr(1)), ('top', lambda: p.top(1, 0))):
+    try:
+        f(); out_[cmd] = 'ok'
+    except poplib.error_proto as e:
+        out_[cmd] = err(e)
+out_['second'] = [l.decode() for l in p.retr(2)[1] if l.startswith(b'Subject:')]
+out_['stat'] = p.stat()[0]
+p.quit()
+out(out_)
+`);
+  assert.match(r.retr, /^-ERR /);
+  assert.match(r.top, /^-ERR /);
+  assert.deepEqual(r.second, ['Subject: stays']);
+  assert.equal(r.stat, 2);
 });
