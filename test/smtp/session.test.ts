@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -194,6 +195,33 @@ test('PIPELINING: a whole transaction in one write gets all replies, in order', 
   const first = stored.find((s) => s.text.includes('Subject: pipelined'));
   assert.ok(first);
   assert.match(first.text.toString(), /for <usr@example\.test>;/, 'a repeated recipient is counted once');
+});
+
+test('PIPELINING: the replies to one pipelined group leave in one write (RFC 2920 3.2), not one write per reply', { timeout: 60000 }, async () => {
+  const sock = connect(server.ports.smtp, '127.0.0.1');
+  try {
+    const chunks: string[] = [];
+    let wake: (() => void) | null = null;
+    sock.on('data', (d: Buffer) => {
+      chunks.push(d.toString('latin1'));
+      wake?.();
+    });
+    const until = async (re: RegExp): Promise<void> => {
+      while (!re.test(chunks.join(''))) await new Promise<void>((r) => (wake = r));
+    };
+    await until(/^220 .*\r\n/m);
+    sock.write('EHLO client.test\r\n');
+    await until(/^250 .*\r\n/m);
+    chunks.length = 0;
+    sock.write('MAIL FROM:<g@remote.test>\r\nRCPT TO:<usr@example.test>\r\nRCPT TO:<nobody@example.test>\r\nDATA\r\n');
+    await until(/^354 /m);
+    // One write(2) of a few hundred octets arrives on loopback as one read; a write per reply, with
+    // the awaits of each RCPT check in between, arrives as several.
+    assert.equal(chunks.length, 1, `replies arrived in ${chunks.length} pieces: ${JSON.stringify(chunks)}`);
+    assert.deepEqual(chunks[0].split('\r\n').filter(Boolean).map((l) => l.slice(0, 3)), ['250', '250', '550', '354']);
+  } finally {
+    sock.destroy();
+  }
 });
 
 test('STARTTLS with swaks; EHLO inside TLS no longer offers STARTTLS; Received says ESMTPS and the cipher', { timeout: 60000 }, async () => {
