@@ -26,6 +26,14 @@ import { Pickup } from './smtp/pickup.js';
 import { startPop3 } from './pop3/server.js';
 import { startImap } from './imap/server.js';
 import { startLmtp, startLmtpSocket } from './lmtp/server.js';
+import { DeliveryHelper } from './delivery/helper.js';
+import { isRoot, type SystemUser } from './privileges/passwd.js';
+import { checkReachable, dropRoot, serverUser } from './privileges/drop.js';
+import { secureDataDir } from './privileges/data-dir.js';
+import { adoptInheritedSockets, unusedInherited } from './privileges/socket-activation.js';
+import { prepareMaildrop } from './smtp/maildrop.js';
+import { startShowq } from './smtp/showq.js';
+import { queueListing } from './cli/queue.js';
 
 type StartFn = (ctx: Context, listen: ListenAddress, implicitTls: boolean) => Promise<Server>;
 
@@ -55,6 +63,24 @@ function bindError(service: string, l: ListenAddress, e: NodeJS.ErrnoException):
   return new Error(`cannot listen on ${l.text} for ${service}: ${why}`);
 }
 
+/**
+ * Issue 9 items 4 and 5, once the ports are bound: the delivery helper forked while still
+ * root, data_dir (and the maildrop) made the server user's with 0700/0600, then root dropped.
+ * Not started as root: only the modes.
+ */
+function dropPrivileges(config: Config, runAs: SystemUser | null, log: Logger): DeliveryHelper | null {
+  const helper = runAs ? new DeliveryHelper(config.delivery, log.child('helper')) : null;
+  const owner = runAs ? { uid: runAs.uid, gid: runAs.gid } : null;
+  prepareMaildrop(config.sendmail.maildrop, owner);
+  const problems = secureDataDir(config.data_dir, { owner, maildrop: config.sendmail.maildrop, keep: config.file ? [config.file] : [] });
+  for (const p of problems) log.warn(null, `data_dir: cannot secure ${p}`);
+  if (runAs) {
+    dropRoot(runAs);
+    log.notice(null, `running as ${runAs.name} (uid ${runAs.uid}); program and file deliveries through the helper, pid ${helper!.pid}`);
+  }
+  return helper;
+}
+
 export interface ServerOptions {
   /**
    * The store's writer thread died: nothing can be written any more. The default logs the
@@ -67,6 +93,12 @@ export interface ServerOptions {
 export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {
   // Fail closed: a missing, unreadable or broken map stops the start (issue 9 item 10).
   checkNamedFiles(config);
+  // Issue 9 item 4: nothing this process creates is readable by other local users.
+  process.umask(0o077);
+  // Before anything is opened: a missing user is a clear error, not a server left running as root.
+  const runAs = isRoot() ? serverUser(config.server.user) : null;
+  if (runAs) checkReachable(config.data_dir, config.sendmail.maildrop, runAs);
+  const inherited = await adoptInheritedSockets();
   const log = new Logger(config.hostname, config.log.level, config.log.file);
   mkdirSync(config.data_dir, { recursive: true });
   const stores = openStore({
@@ -84,7 +116,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     (e) => log.warn(null, `store: the sweep of orphan body files stopped: ${(e as Error).message}`),
   );
   try {
-    return await startServices(config, log, stores);
+    return await startServices(config, log, stores, { runAs, inherited });
   } catch (e) {
     await stores.close();
     throw e;
@@ -98,12 +130,14 @@ function buildQueue(config: Config, log: Logger, stores: Stores, resolver: Addre
   const fastPath = new FastPath({ resolver, mailboxes, changes, signal, mime, log: log.child('local'), remote: true });
   const spool = new Spool({ queue, blobs, signal, log: log.child('queue'), minFreeBytes: config.storage.min_free_bytes, fastPath });
   const ob = config.outbound;
+  // Its privileged helper is attached once forked, just before root is dropped.
+  const external = new ExternalDelivery(config.delivery, log.child('local'));
   const manager = new QueueManager({
     queue, mailboxes, blobs, changes, signal, resolver, intake: spool, mime, log: log.child('local'), hostname: config.hostname,
-    external: new ExternalDelivery(config.delivery, log.child('local')),
+    external,
     retry: { initial: ob.retry_initial * 1000, max: ob.retry_max * 1000, giveUp: ob.give_up * 1000 },
   });
-  return { spool, manager };
+  return { spool, manager, external };
 }
 
 async function buildContext(config: Config, log: Logger, stores: Stores, resolver: AddressResolver, maps: Maps, spool: Spool): Promise<Context> {
@@ -173,11 +207,11 @@ async function openListeners(ctx: Context): Promise<{ servers: Server[]; listeni
 }
 
 /** Builds each part complete, in dependency order, opens the listeners, then starts the queue runners. */
-async function startServices(config: Config, log: Logger, stores: Stores): Promise<RunningServer> {
+async function startServices(config: Config, log: Logger, stores: Stores, privs: { runAs: SystemUser | null; inherited: string[] }): Promise<RunningServer> {
   const { blobs, queue, queueSignal: signal } = stores;
   const maps = openMaps(config, log.child('maps'));
   const resolver = new AddressResolver(config, (a) => stores.users.has(a), log.child('resolve'), maps);
-  const { spool, manager } = buildQueue(config, log, stores, resolver);
+  const { spool, manager, external } = buildQueue(config, log, stores, resolver);
   const ctx = await buildContext(config, log, stores, resolver, maps, spool);
   let opened: Awaited<ReturnType<typeof openListeners>>;
   try {
@@ -187,6 +221,10 @@ async function startServices(config: Config, log: Logger, stores: Stores): Promi
     throw e;
   }
   const { servers, listening } = opened;
+  if (privs.inherited.length) log.notice(null, `socket activation: ${privs.inherited.length} inherited socket(s): ${privs.inherited.join(', ')}`);
+  for (const k of unusedInherited()) log.warn(null, `socket activation: inherited socket ${k} matches no configured listen address; not used`);
+  const helper = dropPrivileges(config, privs.runAs, log);
+  external.attachHelper(helper);
   const outbound = new OutboundScheduler({
     queue, blobs, signal, dns: ctx.dns, config, log: log.child('smtp-out'), bouncer: manager.bouncer,
     isSelf: selfCheck(config.hostname, listening.smtp ?? []),
@@ -198,6 +236,9 @@ async function startServices(config: Config, log: Logger, stores: Stores): Promi
   // S31: messages the local sendmail command left in the maildrop.
   const pickup = new Pickup(ctx, config.sendmail.maildrop, log.child('pickup'));
   pickup.start();
+  // mailq for local users who cannot read the database: their own messages only.
+  const everything = (uid: number) => uid === 0 || uid === process.getuid?.();
+  const showq = await startShowq(config.sendmail.maildrop, (uid) => queueListing(stores, everything(uid) ? undefined : (e) => e.localUid === uid), log.child('showq'));
 
   return {
     ctx,
@@ -209,9 +250,11 @@ async function startServices(config: Config, log: Logger, stores: Stores): Promi
     async close() {
       await pickup.stop();
       await manager.stop();
+      showq.close();
       await outbound.stop();
       await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
       ctx.policy.close();
+      helper?.close();
       rmSync(runFile, { force: true });
       await stores.close();
       log.close();

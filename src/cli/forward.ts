@@ -2,8 +2,7 @@ import type { Config } from '../config/types.js';
 import { readForward, writeForward } from '../delivery/forward.js';
 import { openCliStore } from './store.js';
 import { parseTarget } from '../delivery/targets.js';
-import { ExternalDelivery, programArgv } from '../delivery/external.js';
-import { Logger } from '../log/logger.js';
+import { programArgv, resolveProgram } from '../delivery/program-path.js';
 import { UsageError } from './args.js';
 
 /**
@@ -56,6 +55,6 @@ function programProblem(cfg: Config, target: string): string | null {
   if (typeof t === 'string' || t.kind !== 'program') return null;
   const argv = programArgv(t.command);
   if (typeof argv === 'string') return argv;
-  const found = new ExternalDelivery(cfg.delivery, new Logger(cfg.hostname, 0, null)).resolveProgram(argv[0]);
+  const found = resolveProgram(cfg.delivery.program_dir, argv[0]);
   return 'error' in found ? found.error : null;
 }

@@ -13,6 +13,10 @@ data_dir = "./data"                   # database, message files, self-signed cer
 domains  = ["${domain}"]              # local-host-names: every domain we accept as our own (S23)
 admins   = ["admin@${domain}"]        # mailbox administrators; they also receive mail for root/postmaster
 
+[server]
+user = "correo"                       # started as root: binds the ports, then runs as this user
+                                      # ("correo init" as root creates it; see docs/SECURITY.md)
+
 [smtp]                                # the MTA: mail from other servers
 listen = ["127.0.0.1:${p(25)}"]             # loopback only until you open it (S13); [] disables
 max_message_size = 26214400           # octets (SIZE)
@@ -44,6 +48,11 @@ always_add_domain = true              # S23: "user" becomes user@ the first doma
 #as = "example.org"                   # MASQUERADE_AS
 #envelope = true                      # masquerade_envelope
 #exposed_users = ["root"]             # EXPOSED_USER
+
+[delivery]                            # |program and /file targets (S16, S19)
+#program_dir = "/etc/correo/smrsh"   # the only programs that may run (smrsh); unset: none
+program_user = "nobody"               # programs of the aliases file and forward lists run as this user
+#file_dirs = ["/var/mail/archive"]    # /file targets of the aliases file only inside these; unset: none
 
 [sendmail]                            # the local sendmail/mailq commands (S31)
 trusted_users = ["root"]              # S24: may set any sender with -f (the server's own user too)

@@ -11,6 +11,9 @@ import { Logger } from '../log/logger.js';
 import { parseArgs, UsageError } from './args.js';
 import { askNewPassword, readStdinLine } from './prompt.js';
 import { writeStarterConfig } from './init.js';
+import { ensureSystemUser } from '../privileges/system-user.js';
+import { isRoot } from '../privileges/passwd.js';
+import { runAsServerUser } from '../privileges/cli-user.js';
 
 const USAGE = `usage: correo COMMAND [--config FILE] ...
 
@@ -129,6 +132,10 @@ async function serve(cfgFile: string | undefined, opts: Record<string, string | 
     const unprivileged = typeof process.getuid === 'function' && process.getuid() !== 0;
     const path = writeStarterConfig('./correo.toml', { portOffset: unprivileged ? 10000 : 0 });
     console.error(`wrote ${path}${unprivileged ? ' (not root: services on ports 10025, 10587, 10465, 10143, 10993, 10110, 10995)' : ''}`);
+    if (!unprivileged) {
+      const created = loadConfig(path);
+      console.error(ensureSystemUser(created.server.user, created.data_dir));
+    }
   }
   const cfg = loadConfig(findConfigFile(cfgFile));
   // Loaded here so that the user/alias commands start fast and never open a listener.
@@ -152,6 +159,13 @@ async function serve(cfgFile: string | undefined, opts: Record<string, string | 
   return new Promise<number>(() => undefined);
 }
 
+/** The config, with this process now running as the server's user (privileges/cli-user.ts). */
+function serverUserConfig(cfgFile: string | undefined): Config {
+  const cfg = loadConfig(findConfigFile(cfgFile));
+  runAsServerUser(cfg);
+  return cfg;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   // sendmail's own option syntax (-t -i -f addr ...), not ours.
@@ -165,20 +179,24 @@ export async function main(argv: string[]): Promise<number> {
       case 'init': {
         const path = writeStarterConfig(cfgFile ?? './correo.toml', { hostname: options.hostname as string, domain: options.domain as string });
         console.log(`wrote ${path}; edit it, then run: correo serve --config ${path}`);
+        if (isRoot()) {
+          const cfg = loadConfig(path);
+          console.log(ensureSystemUser(cfg.server.user, cfg.data_dir));
+        }
         return 0;
       }
       case 'user':
-        return await userCommand(loadConfig(findConfigFile(cfgFile)), positional, options);
+        return await userCommand(serverUserConfig(cfgFile), positional, options);
       case 'queue':
-        return await (await import('./queue.js')).queueCommand(loadConfig(findConfigFile(cfgFile)), positional);
+        return await (await import('./queue.js')).queueCommand(serverUserConfig(cfgFile), positional);
       case 'stats':
-        return await (await import('./stats.js')).statsCommand(loadConfig(findConfigFile(cfgFile)));
+        return await (await import('./stats.js')).statsCommand(serverUserConfig(cfgFile));
       case 'dkim':
         return (await import('./dkim.js')).dkimCommand(loadConfig(findConfigFile(cfgFile)), positional, options);
       case 'policy':
         return await (await import('./policy.js')).policyCommand(loadConfig(findConfigFile(cfgFile)), positional, options);
       case 'forward':
-        return await (await import('./forward.js')).forwardCommand(loadConfig(findConfigFile(cfgFile)), positional);
+        return await (await import('./forward.js')).forwardCommand(serverUserConfig(cfgFile), positional);
       case 'aliases':
       case 'newaliases':
         return aliasesCommand(loadConfig(findConfigFile(cfgFile)));

@@ -59,27 +59,7 @@ async function change(stores: Stores, ops: WriteOp[]): Promise<unknown[]> {
 }
 
 async function list(stores: Stores): Promise<number> {
-  const listed: { q: QueueEntry; r: QueueRecipient[] }[] = [];
-  for (const q of await stores.queue.entries()) {
-    const r = (await stores.queue.recipients(q.id)).filter(waiting);
-    if (r.length) listed.push({ q, r });
-  }
-  if (!listed.length) {
-    console.log('Mail queue is empty');
-    return 0;
-  }
-  console.log('-Queue ID-        --Size-- ----Arrival Time---- -Sender/Recipient-------');
-  let bytes = 0;
-  for (const { q, r } of listed) {
-    bytes += q.size;
-    console.log(`${(q.id + (q.held ? '!' : '')).padEnd(17)} ${String(q.size - q.traceSkip).padStart(8)} ${arrival(q.created)}  ${q.sender || 'MAILER-DAEMON'}`);
-    for (const x of r) {
-      if (x.lastError) console.log(`${' '.repeat(18)}(${x.lastError})`);
-      console.log(`${' '.repeat(48)}${x.rcpt}`);
-    }
-    console.log('');
-  }
-  console.log(`-- ${Math.ceil(bytes / 1024)} Kbytes in ${listed.length} Request${listed.length === 1 ? '' : 's'}.`);
+  console.log(await queueListing(stores));
   return 0;
 }
 
@@ -105,6 +85,33 @@ async function show(stores: Stores, id: string | undefined): Promise<number> {
     process.stdout.write(body.subarray(0, end < 0 ? body.length : end + 2).toString('utf8'));
   }
   return 0;
+}
+
+/**
+ * mailq's text; `only` limits it to the messages whose envelope it accepts (a local user's
+ * own mail, issue 9 item 4, sendmail's restrictmailq).
+ */
+export async function queueListing(stores: Pick<Stores, 'queue'>, only?: (envelope: MessageEnvelope) => boolean): Promise<string> {
+  const listed: { q: QueueEntry; r: QueueRecipient[] }[] = [];
+  for (const q of await stores.queue.entries()) {
+    if (only && !only(JSON.parse(q.envelope) as MessageEnvelope)) continue;
+    const r = (await stores.queue.recipients(q.id)).filter(waiting);
+    if (r.length) listed.push({ q, r });
+  }
+  if (!listed.length) return 'Mail queue is empty';
+  const out = ['-Queue ID-        --Size-- ----Arrival Time---- -Sender/Recipient-------'];
+  let bytes = 0;
+  for (const { q, r } of listed) {
+    bytes += q.size;
+    out.push(`${(q.id + (q.held ? '!' : '')).padEnd(17)} ${String(q.size - q.traceSkip).padStart(8)} ${arrival(q.created)}  ${q.sender || 'MAILER-DAEMON'}`);
+    for (const x of r) {
+      if (x.lastError) out.push(`${' '.repeat(18)}(${x.lastError})`);
+      out.push(`${' '.repeat(48)}${x.rcpt}`);
+    }
+    out.push('');
+  }
+  out.push(`-- ${Math.ceil(bytes / 1024)} Kbytes in ${listed.length} Request${listed.length === 1 ? '' : 's'}.`);
+  return out.join('\n');
 }
 
 export async function queueCommand(cfg: Config, args: string[]): Promise<number> {

@@ -1,4 +1,5 @@
-import { existsSync, statSync } from 'node:fs';
+import { accessSync, constants as fsc, existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { findConfigFile, loadConfig } from '../config/load.js';
 import { ConfigError } from '../config/errors.js';
@@ -8,6 +9,9 @@ import { toCrlf, writeDrop, type DropEnvelope } from '../smtp/maildrop.js';
 import { queueCommand } from './queue.js';
 import { parseSendmailArgs, SendmailUsage, type SendmailArgs } from './sendmail-args.js';
 import { smtpOnStdio } from './sendmail-bs.js';
+import { askShowq } from '../smtp/showq.js';
+import { isRoot, userByName } from '../privileges/passwd.js';
+import { runAsServerUser } from '../privileges/cli-user.js';
 
 /**
  * `correo sendmail` (and the `sendmail`, `mailq` names): the local submission program (S31).
@@ -100,14 +104,50 @@ async function deliver(args: SendmailArgs, cfg: Config): Promise<number> {
   return EX.OK;
 }
 
+/** Root and the server's own user may read and run the whole queue (sendmail's restrictmailq, restrictqrun). */
+function queueOwner(cfg: Config): boolean {
+  return isRoot() || process.getuid?.() === userByName(cfg.server.user)?.uid;
+}
+
+function canReadDatabase(cfg: Config): boolean {
+  try {
+    accessSync(join(cfg.data_dir, 'correo.db'), fsc.R_OK | fsc.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** -bp: the whole queue for its owners; anyone else asks the server for their own messages (issue 9 item 4). */
+async function mailq(cfg: Config): Promise<number> {
+  if (queueOwner(cfg)) {
+    runAsServerUser(cfg);
+    return queueCommand(cfg, ['list']);
+  }
+  try {
+    console.log(await askShowq(cfg.sendmail.maildrop));
+    return EX.OK;
+  } catch (e) {
+    // No server to ask: a server that runs as this very user leaves the database readable to it.
+    if (canReadDatabase(cfg)) return queueCommand(cfg, ['list']);
+    console.error(`mailq: cannot ask the mail server (${(e as Error).message}); is it running?`);
+    return EX.UNAVAILABLE;
+  }
+}
+
 export async function sendmailMain(argv: string[], invokedAs = 'sendmail'): Promise<number> {
   try {
     const args = parseSendmailArgs(argv, invokedAs);
     const cfg = config(args);
     switch (args.mode) {
       case 'print':
-        return await queueCommand(cfg, ['list']);
+        return await mailq(cfg);
       case 'queue-run':
+        if (!queueOwner(cfg) && !canReadDatabase(cfg)) {
+          console.error('sendmail: only root and the mail server\'s user may run the queue (restrictqrun)');
+          return EX.NOPERM;
+        }
+        runAsServerUser(cfg);
         return await queueCommand(cfg, ['flush']);
       case 'aliases':
         console.log(`${cfg.maps.aliases ?? 'no aliases file'}: nothing to rebuild; the running server re-reads it when it changes (check it with "correo aliases")`);

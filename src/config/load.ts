@@ -74,9 +74,10 @@ const KNOWN: Record<string, Record<string, string> | string> = {
     greylist: 'bool', greylist_delay: 'int', greylist_retry_window: 'int', greylist_expire: 'int',
   },
   auth_checks: { enabled: 'bool', dmarc_reject: 'bool', dmarc_quarantine: 'bool', spf_reject: 'bool', domains: 'dmarc-domains', timeout: 'int' },
-  delivery: { program_dir: 'string', program_user: 'string', program_timeout: 'int', forward_dir: 'string', local_mailer: 'string' },
+  delivery: { program_dir: 'string', program_user: 'string', program_timeout: 'int', file_dirs: 'string[]', forward_dir: 'string', local_mailer: 'string' },
   lmtp: { listen: 'listen', socket: 'string', max_connections: 'int' },
   limits: { max_connections: 'int', reserved_fds: 'int' },
+  server: { user: 'string' },
   outbound: {
     smart_host: 'string', smart_host_auth: 'string', smart_host_tls: 'string', smart_host_tls_verify: 'bool',
     starttls: 'bool', connect_timeout: 'int', command_timeout: 'int', data_timeout: 'int',
@@ -137,9 +138,10 @@ function defaults(dataDir: string): Omit<Config, 'file' | 'hostname'> {
       greylist: false, greylist_delay: 300, greylist_retry_window: 4 * 3600, greylist_expire: 35 * 86400,
     },
     auth_checks: { enabled: true, dmarc_reject: true, dmarc_quarantine: true, spf_reject: false, domains: {}, timeout: 10000 },
-    delivery: { program_dir: null, program_user: 'nobody', program_timeout: 60, forward_dir: join(dataDir, 'forward'), local_mailer: null },
+    delivery: { program_dir: null, program_user: 'nobody', program_timeout: 60, file_dirs: [], forward_dir: join(dataDir, 'forward'), local_mailer: null },
     lmtp: { listen: [], socket: null, max_connections: 100 },
     limits: { max_connections: null, reserved_fds: 256 },
+    server: { user: 'correo' },
     outbound: {
       smart_host: null, smart_host_auth: null, smart_host_tls: 'opportunistic', smart_host_tls_verify: true,
       starttls: true, connect_timeout: 60, command_timeout: 300, data_timeout: 600,
@@ -232,6 +234,12 @@ export function parseConfig(text: string, path: string): Config {
   if (dl.program_dir) dl.program_dir = abs(dl.program_dir);
   dl.forward_dir = abs(dl.forward_dir);
   if (!/^[a-z_][a-z0-9_-]*\$?$/i.test(dl.program_user)) fail(['delivery', 'program_user'], `program_user "${dl.program_user}" is not a user name`);
+  dl.file_dirs = dl.file_dirs.map(abs);
+  const USER = /^[a-z_][a-z0-9_-]*\$?$/i;
+  if (!USER.test(cfg.server.user)) fail(['server', 'user'], `user "${cfg.server.user}" is not a user name`);
+  // Dropping root is the point of the setting; programs and files must never run as root either.
+  if (cfg.server.user === 'root') fail(['server', 'user'], 'user must not be root: the server drops root after binding its ports');
+  if (dl.program_user === 'root') fail(['delivery', 'program_user'], 'program_user must not be root');
   if (cfg.lmtp.socket) cfg.lmtp.socket = abs(cfg.lmtp.socket);
   const ob = cfg.outbound;
   if (!['none', 'opportunistic', 'required'].includes(ob.smart_host_tls)) fail(['outbound', 'smart_host_tls'], `smart_host_tls must be "none", "opportunistic" or "required", not "${ob.smart_host_tls}"`);

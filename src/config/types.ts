@@ -222,6 +222,11 @@ export interface DeliveryConfig {
   program_user: string;
   /** Seconds a program may run; past it, it is killed and the delivery bounces. */
   program_timeout: number;
+  /**
+   * The only directories `/file` targets of the aliases file (and of root's :include: files)
+   * may write into; empty: no such file deliveries. A user's :include: file writes as that user.
+   */
+  file_dirs: string[];
   /** Users may keep a forward list (`correo forward`); where those lists live. */
   forward_dir: string;
   /**
@@ -337,4 +342,14 @@ export interface Config {
   delivery: DeliveryConfig;
   lmtp: LmtpConfig;
   limits: LimitsConfig;
+  server: ServerConfig;
+}
+
+/** The process itself (issue 9 item 5). */
+export interface ServerConfig {
+  /**
+   * Started as root, the server binds its ports and then runs as this user; data_dir belongs
+   * to it. Not root. Ignored when not started as root (the process already is a plain user).
+   */
+  user: string;
 }

@@ -1,11 +1,12 @@
-import { readFileSync, statSync } from 'node:fs';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import { DEFAULT_ALIASES, parseAliases, type Aliases } from '../config/aliases.js';
 import type { Maps } from '../maps/index.js';
 import { WatchedFile } from '../maps/watched.js';
 import { ForwardLists } from './forward.js';
-import { parseTarget, splitList, type MapTarget } from './targets.js';
+import { parseTarget, type MapTarget } from './targets.js';
+import { readIncludeFile } from './include-file.js';
+import { decideRunAs } from './run-as.js';
 
 /** Where one envelope recipient ends up after alias expansion. */
 export type Target = { kind: 'local'; user: string } | { kind: 'remote'; address: string };
@@ -16,8 +17,11 @@ export type Target = { kind: 'local'; user: string } | { kind: 'remote'; address
  * the bounce.
  */
 export type ExternalTarget =
-  | { kind: 'program'; command: string; owner: string }
-  | { kind: 'file'; path: string; owner: string };
+  | { kind: 'program'; command: string; owner: string; origin: ExternalOrigin; include?: string }
+  | { kind: 'file'; path: string; owner: string; origin: ExternalOrigin; include?: string };
+
+/** Which file named it, which decides who it runs as (delivery/run-as.ts); `include` is that file. */
+export type ExternalOrigin = 'aliases' | 'include' | 'forward' | 'mailer';
 
 /** A refusal a map asked for (error: targets, S22 redirects), as an SMTP reply. */
 export interface MapReply {
@@ -184,10 +188,10 @@ export class AddressResolver {
     }
     const { local, domain } = splitAddress(user);
     const command = mailer.replace(/\$([uda])/g, (_, k: string) => (k === 'u' ? local : k === 'd' ? domain : user));
-    out.external.push({ kind: 'program', command, owner: user });
+    out.external.push({ kind: 'program', command, owner: user, origin: 'mailer' });
   }
 
-  private follow(t: MapTarget, domain: string, owner: string, origin: Origin, depth: number, seen: Set<string>, out: Resolution): void {
+  private follow(t: MapTarget, domain: string, owner: string, origin: Origin, depth: number, seen: Set<string>, out: Resolution, include?: string): void {
     switch (t.kind) {
       case 'address': {
         let next = t.address;
@@ -210,7 +214,7 @@ export class AddressResolver {
         return;
       case 'program':
         if (origin === 'virtusertable') break;
-        out.external.push({ kind: 'program', command: t.command, owner });
+        this.external({ kind: 'program', command: t.command, owner, origin, ...(include ? { include } : {}) }, out);
         return;
       case 'file':
         // Files only from the admin's files: a user's forward list may not write anywhere the server can.
@@ -218,22 +222,25 @@ export class AddressResolver {
           out.problems.push({ address: owner, text: `file delivery "${t.path}" is only allowed in the aliases file` });
           return;
         }
-        out.external.push({ kind: 'file', path: t.path, owner });
+        this.external({ kind: 'file', path: t.path, owner, origin, ...(include ? { include } : {}) }, out);
         return;
       case 'include': {
         if (origin === 'virtusertable' || origin === 'forward') break;
         if (seen.has(`i:${t.path}`)) return;
         seen.add(`i:${t.path}`);
-        const list = this.readInclude(t.path);
+        const list = readIncludeFile(t.path);
         if (typeof list === 'string') {
           // The admin's mistake, not the sender's: a 4xx at RCPT so that the mail comes back once fixed.
-          out.problems.push({ address: owner, text: list, status: '5.3.5', reply: { code: 451, enhanced: '4.3.5', text: 'Mailing list configuration error; try again later' } });
+          this.log.warn(null, `<${owner}>: ${list}`);
+          out.problems.push({ address: owner, text: 'mailing list configuration error', status: '5.3.5', reply: { code: 451, enhanced: '4.3.5', text: 'Mailing list configuration error; try again later' } });
           return;
         }
-        for (const item of list) {
+        for (const item of list.items) {
           const parsed = parseTarget(item);
-          if (typeof parsed === 'string') out.problems.push({ address: owner, text: `${t.path}: "${item}": ${parsed}` });
-          else this.follow(parsed, domain, owner, 'include', depth + 1, seen, out);
+          if (typeof parsed === 'string') {
+            this.log.warn(null, `<${owner}>: ${t.path}: "${item}": ${parsed}`);
+            out.problems.push({ address: owner, text: 'mailing list configuration error' });
+          } else this.follow(parsed, domain, owner, 'include', depth + 1, seen, out, t.path);
         }
         return;
       }
@@ -242,26 +249,17 @@ export class AddressResolver {
   }
 
   /**
-   * An :include: file (S16): addresses separated by commas or lines, '#' comments. Re-read on
-   * every resolution so that list owners' edits apply at once. A file others can write to could
-   * name programs on our behalf, so it is refused (sendmail's safe file checks).
+   * A program or file target, unless the run-as rules (delivery/run-as.ts) already refuse it:
+   * then it bounces now, with the reason in the log and a generic text for the sender.
    */
-  private readInclude(path: string): string[] | string {
-    let text: string;
-    try {
-      const st = statSync(path);
-      if (st.mode & 0o022) return `:include:${path} is writable by group or others; refused`;
-      text = readFileSync(path, 'utf8');
-    } catch (e) {
-      return `:include:${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`;
+  private external(t: ExternalTarget, out: Resolution): void {
+    const value = t.kind === 'program' ? t.command : t.path;
+    const rule = decideRunAs({ kind: t.kind, value, origin: t.origin, ...(t.include ? { include: t.include } : {}) }, this.config.delivery);
+    if (!rule.ok && !rule.identityOnly && rule.status.startsWith('5.')) {
+      this.log.warn(null, `<${t.owner}>: ${t.kind} ${value} refused: ${rule.log}`);
+      out.problems.push({ address: t.owner, text: 'delivery refused by the local configuration', status: rule.status, reply: { code: 550, enhanced: '5.7.1', text: 'Delivery refused by the local configuration' } });
+      return;
     }
-    const out: string[] = [];
-    for (const line of text.split(/\r?\n/)) {
-      if (/^\s*(#|$)/.test(line)) continue;
-      const items = splitList(line);
-      if (typeof items === 'string') return `:include:${path}: ${items}`;
-      out.push(...items);
-    }
-    return out;
+    out.external.push(t);
   }
 }

@@ -135,7 +135,7 @@ export class QueueManager {
     const folders = new Map<string, number | null>();
     const quarantine = r.targets.some((t) => t.kind === 'local') && !!(JSON.parse(row.envelope) as MessageEnvelope).quarantine;
     for (const t of r.targets) if (t.kind === 'local') folders.set(t.user, await this.o.mailboxes.deliveryMailbox(t.user, quarantine));
-    return { row, targets: r.targets, folders, problems: r.problems, external: r.external.map((target) => ({ target, outcome: { ok: false, status: '5.3.0', detail: 'not attempted' } })) };
+    return { row, targets: r.targets, folders, problems: r.problems, external: r.external.map((target) => ({ target, outcome: { ok: false, status: '5.3.0', detail: 'not attempted', text: 'not attempted' } })) };
   }
 
   /** Programs and files run before the commit that records them (at least once: a crash in between runs them again). */
@@ -146,7 +146,7 @@ export class QueueManager {
             sender: p.row.sender, recipient: p.row.rcpt,
             open: () => this.o.blobs.stream(p.row.blobId), read: () => this.o.blobs.read(p.row.blobId),
           })
-        : { ok: false, status: '5.3.5', detail: 'program and file deliveries are not available' };
+        : { ok: false, status: '5.3.5', detail: 'program and file deliveries are not available', text: 'delivery refused by the local configuration' };
     })));
   }
 
@@ -166,7 +166,9 @@ export class QueueManager {
         continue;
       }
       if (outcome.status.startsWith('4.')) temporary.push({ what, kind: target.kind, outcome });
-      fail(target.owner, outcome.status, `x-correo; ${what}: ${outcome.detail}`, orig);
+      // The sender reads the generic text; paths and settings go to the log (issue 9 item 12).
+      else d.logs.push([row.queueId, `to=<${what}>, orig_to=<${row.rcpt}>, relay=${target.kind}, status=bounced (${outcome.status} ${outcome.detail})`]);
+      fail(target.owner, outcome.status, `x-correo; ${target.kind}: ${outcome.text}`, orig);
     }
     // A temporary failure defers the whole recipient, like a 4xx reply, as long as nothing
     // that cannot be repeated (another program or file, a hand-off to outbound) succeeded:

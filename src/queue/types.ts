@@ -26,6 +26,8 @@ export interface MessageEnvelope {
   quarantine?: boolean;
   /** How it came in: "smtp", "submission", "lmtp", "sendmail", "dsn". */
   via: string;
+  /** Local `sendmail` (the pickup): the submitting user's uid, so that mailq shows them their own mail. */
+  localUid?: number;
 }
 
 /**

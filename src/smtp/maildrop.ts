@@ -1,4 +1,4 @@
-import { constants, promises as fsp } from 'node:fs';
+import { chmodSync, chownSync, constants, mkdirSync, promises as fsp } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
@@ -9,6 +9,12 @@ import { join } from 'node:path';
  * fsyncs it and renames it into place; the server's pickup reads it, queues it durably and
  * removes it. Who sent it is the file's owner, as the kernel recorded it: nothing the
  * file says about its author is believed.
+ *
+ * Nobody but the sender and the server may read a dropped message (issue 9 item 4). The
+ * directory belongs to the server's user and group and has the setgid bit (mode 3733), so
+ * every file created in it gets the server's group whoever creates it; the sender makes it
+ * 0640: the owner and the server's group read it, others do not. This is Postfix's postdrop
+ * group without a setgid program (a Node script cannot be one).
  *
  * File: the magic line, one line of JSON (the envelope the user asked for), then the message
  * with CRLF line ends.
@@ -30,6 +36,18 @@ export interface DropEnvelope {
   envid?: string;
 }
 
+/** rwx for the server, wx for everyone (drop, not list), sticky, setgid (files get the server's group). */
+export const MAILDROP_MODE = 0o3733;
+/** A dropped file: its sender and the server's group. */
+export const DROP_FILE_MODE = 0o640;
+
+/** Creates the maildrop for the server's user (`owner` when root makes it before dropping). */
+export function prepareMaildrop(dir: string, owner: { uid: number; gid: number } | null): void {
+  mkdirSync(dir, { recursive: true });
+  if (owner) chownSync(dir, owner.uid, owner.gid);
+  chmodSync(dir, MAILDROP_MODE);
+}
+
 /** Final names: what the pickup reads. Temporary names start with "tmp.". */
 export const DROP_NAME = /^[0-9a-z]{12,40}\.msg$/;
 
@@ -38,11 +56,11 @@ export async function writeDrop(dir: string, envelope: DropEnvelope, message: Bu
   const id = `${Date.now().toString(36)}${randomBytes(8).toString('hex')}`;
   const tmp = join(dir, `tmp.${id}`);
   const name = `${id}.msg`;
-  // O_EXCL|O_NOFOLLOW: never write through someone's planted symlink. Readable by the server
-  // whatever user it runs as; the directory cannot be listed and the name is random.
-  const fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+  // O_EXCL|O_NOFOLLOW: never write through someone's planted symlink. Readable by the sender
+  // and by the server's group, which the setgid directory gave the file.
+  const fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
-    await fh.chmod(0o644); // whatever the umask
+    await fh.chmod(DROP_FILE_MODE); // whatever the umask
     await fh.writeFile(Buffer.concat([Buffer.from(`${MAGIC}\n${JSON.stringify(envelope)}\n`), message]));
     await fh.sync();
   } catch (e) {

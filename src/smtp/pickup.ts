@@ -1,4 +1,4 @@
-import { constants, mkdirSync, chmodSync, readFileSync, watch, type FSWatcher, promises as fsp } from 'node:fs';
+import { constants, watch, type FSWatcher, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Context } from '../context.js';
 import type { Logger } from '../log/logger.js';
@@ -6,7 +6,8 @@ import type { MessageEnvelope } from '../queue/types.js';
 import { parsePath } from './address.js';
 import { FixupWriter } from './fixup-writer.js';
 import { masqueradeAddress, qualifyAddress, type Masquerade } from './fixups.js';
-import { DROP_NAME, MAGIC, MAX_ENVELOPE, type DropEnvelope } from './maildrop.js';
+import { DROP_NAME, MAGIC, MAX_ENVELOPE, prepareMaildrop, type DropEnvelope } from './maildrop.js';
+import { userByUid } from '../privileges/passwd.js';
 import { rfc5322Date } from './received.js';
 import { randomBytes } from 'node:crypto';
 import { BackgroundWorker } from '../queue/worker.js';
@@ -28,19 +29,6 @@ import { BackgroundWorker } from '../queue/worker.js';
 
 const CHUNK = 256 * 1024;
 
-function userNames(): Map<number, string> {
-  const out = new Map<number, string>();
-  try {
-    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const f = line.split(':');
-      if (f.length >= 3 && /^\d+$/.test(f[2]) && !out.has(Number(f[2]))) out.set(Number(f[2]), f[0]);
-    }
-  } catch {
-    // No passwd file: names are "uidN".
-  }
-  return out;
-}
-
 /** fs.watch can miss events (NFS, overflow): a slow scan as well. */
 const RESCAN_MS = 5000;
 
@@ -58,9 +46,8 @@ export class Pickup {
   }
 
   start(): void {
-    mkdirSync(this.dir, { recursive: true });
-    // 1733: everyone may drop a file; nobody but us may list the directory or touch others' files.
-    chmodSync(this.dir, 0o1733);
+    // Everyone may drop a file; nobody but us may list the directory or read others' files.
+    prepareMaildrop(this.dir, null);
     try {
       this.watcher = watch(this.dir, () => this.kick());
       this.watcher.on('error', (e) => this.log.warn(null, `pickup: cannot watch ${this.dir}: ${e.message}`));
@@ -122,7 +109,7 @@ export class Pickup {
         await fsp.rm(path, { force: true });
         return;
       }
-      const login = userNames().get(st.uid) ?? `uid${st.uid}`;
+      const login = userByUid(st.uid)?.name ?? `uid${st.uid}`;
       const head = Buffer.alloc(Math.min(MAX_ENVELOPE, st.size));
       const { bytesRead } = await fh.read(head, 0, head.length, 0);
       const text = head.subarray(0, bytesRead).toString('utf8');
@@ -202,6 +189,7 @@ export class Pickup {
       clientAddress: '127.0.0.1',
       helo: 'localhost',
       via: 'sendmail',
+      localUid: uid,
     };
     if (env.ret === 'FULL' || env.ret === 'HDRS') envelope.ret = env.ret;
     if (typeof env.envid === 'string') envelope.envid = env.envid;

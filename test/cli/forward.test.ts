@@ -7,6 +7,8 @@ import { runCli } from '../helpers/server.js';
 
 function setup(programDir: boolean) {
   const dir = mkdtempSync(join(tmpdir(), 'correo-fwd-'));
+  // The commands run as the server's user (correo), which must reach data_dir inside it.
+  chmodSync(dir, 0o711);
   const cfg = join(dir, 'correo.toml');
   const bin = join(dir, 'smrsh');
   mkdirSync(bin);

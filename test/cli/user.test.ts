@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -8,6 +8,8 @@ import { runCli } from '../helpers/server.js';
 
 function setup(): { dir: string; cfg: string; cli: (args: string[], stdin?: string) => ReturnType<typeof runCli> } {
   const dir = mkdtempSync(join(tmpdir(), 'correo-cli-'));
+  // The commands run as the server's user (correo), which must reach data_dir inside it.
+  chmodSync(dir, 0o711);
   const cfg = join(dir, 'correo.toml');
   writeFileSync(cfg, `hostname = "mail.example.test"\ndata_dir = "${dir}/data"\ndomains = ["example.test"]\n`);
   return { dir, cfg, cli: (args, stdin) => runCli([...args, '--config', cfg], stdin) };
@@ -91,6 +93,8 @@ test('bad input to user commands: clear messages, non-zero exit, nothing changed
 
 test('a broken config stops every command with FILE:LINE and a non-zero exit', { timeout: 30_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'correo-cli-'));
+  // The commands run as the server's user (correo), which must reach data_dir inside it.
+  chmodSync(dir, 0o711);
   try {
     const cfg = join(dir, 'correo.toml');
     writeFileSync(cfg, 'hostname = "mail.example.test"\n[smtp]\nlisten = ["nowhere"]\n');
@@ -109,6 +113,8 @@ test('a broken config stops every command with FILE:LINE and a non-zero exit', {
 
 test('correo init writes a commented starter file that loads, and never overwrites one', { timeout: 30_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'correo-cli-'));
+  // The commands run as the server's user (correo), which must reach data_dir inside it.
+  chmodSync(dir, 0o711);
   try {
     const cfg = join(dir, 'correo.toml');
     let r = await runCli(['init', '--config', cfg, '--hostname', 'mail.example.org', '--domain', 'example.org']);

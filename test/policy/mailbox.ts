@@ -38,3 +38,14 @@ export async function waitForMessages(port: number, user: string, password: stri
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/** Polls until a DSN (multipart/report) about `subject` is in the user's INBOX. */
+export async function waitForBounce(port: number, user: string, password: string, subject: string, timeoutMs = 20000): Promise<string> {
+  const start = Date.now();
+  for (;;) {
+    const got = (await folderMessages(port, user, password)).find((m) => m.includes(subject) && /multipart\/report/.test(m));
+    if (got) return got;
+    if (Date.now() - start > timeoutMs) throw new Error(`no bounce for ${subject} in ${user}'s INBOX after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
