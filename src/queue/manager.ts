@@ -118,7 +118,13 @@ export class QueueManager {
       failures.push(...d.failures, ...this.appendFailures(d, r.results));
       remote ||= d.remote;
     });
-    for (const d of decisions) if (!d.part) failures.push(...d.failures);
+    for (const d of decisions) {
+      if (d.part) continue;
+      // Nothing to commit (every branch failed): the log still says why, with the details
+      // the bounce leaves out.
+      for (const [id, line] of d.logs) this.o.log.info(id, line);
+      failures.push(...d.failures);
+    }
     if (remote) this.o.signal.wake('remote');
     // DSNs first (they read the entries), then the failed marks and the removal of finished
     // entries in one commit.
