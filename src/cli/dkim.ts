@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Config } from '../config/types.js';
 import { dnsRecordValue, keyFile, writeDkimKey, zoneLine, type KeyAlgorithm } from '../dkim/keys.js';
 import { UsageError } from './args.js';
+import { isRoot, userByName } from '../privileges/passwd.js';
 
 /**
  * `correo dkim keygen DOMAIN [--selector S] [--algorithm rsa|ed25519]`: a new signing key in
@@ -22,7 +23,8 @@ export function dkimCommand(cfg: Config, args: string[], opts: Record<string, st
     case 'keygen': {
       const algorithm = ((opts.algorithm as string | undefined) ?? 'rsa').toLowerCase();
       if (algorithm !== 'rsa' && algorithm !== 'ed25519') throw new UsageError('--algorithm is rsa or ed25519');
-      const key = writeDkimKey(file, algorithm as KeyAlgorithm);
+      const server = isRoot() ? userByName(cfg.server.user) : null;
+      const key = writeDkimKey(file, algorithm as KeyAlgorithm, server && server.uid !== 0 ? server : undefined);
       console.log(`wrote ${file} (${algorithm === 'rsa' ? 'RSA 2048' : 'Ed25519'})`);
       console.log('');
       console.log('Publish this DNS record:');

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DkimDomainConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
@@ -40,11 +40,17 @@ export function keyFile(dataDir: string, domain: string, selector: string): stri
 }
 
 /** Writes a new key (never over an existing one); returns the file name. */
-export function writeDkimKey(file: string, algorithm: KeyAlgorithm): KeyObject {
+export function writeDkimKey(file: string, algorithm: KeyAlgorithm, owner?: { uid: number; gid: number }): KeyObject {
   if (existsSync(file)) throw new Error(`${file} already exists; not overwriting a key that may be published (choose another --selector)`);
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const made = mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const pem = generateDkimKey(algorithm);
   writeFileSync(file, pem, { mode: 0o600, flag: 'wx' });
+  // Made by root for a server that runs as its own user: the running server reads the key
+  // when it signs (a root-only key would leave mail unsigned until the next start).
+  if (owner) {
+    if (made) chownSync(dirname(file), owner.uid, owner.gid);
+    chownSync(file, owner.uid, owner.gid);
+  }
   return createPrivateKey(pem);
 }
 

@@ -122,6 +122,9 @@ test('the check can be made for the user the server will become (root about to d
 
 test('while running, a bad edit or a removed map keeps the last good version, and the log says so with FILE:LINE', { timeout: 180_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'correo-failclosed-'));
+  // Re-read after start, when the server runs as its own user (root drops privileges): like
+  // /etc/mail, the directory must be open to it (mkdtemp makes it 0700).
+  chmodSync(dir, 0o755);
   const access = join(dir, 'access');
   writeFileSync(access, 'From:spammer@bad.test REJECT\n');
   const server = await startServer({ toml: `[maps]\naccess = "${access}"\n[policy]\ndelay_checks = false\n` });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,6 +16,8 @@ import { codes, message, swaks, talk } from './smtp.js';
  */
 
 const maps = mkdtempSync(join(tmpdir(), 'correo-access-'));
+// Re-read after start by a server that dropped root: the directory must be open to it, as /etc/mail is.
+chmodSync(maps, 0o755);
 let seed: TestServer;
 let plain: TestServer;
 let delayed: TestServer;
