@@ -30,7 +30,7 @@ const IDLE_LOGIN = (process.env.BENCH_IDLE_LOGIN ?? 'scram').toLowerCase();
 const here = dirname(fileURLToPath(import.meta.url));
 
 function corpusDir(): string {
-  const dir = process.env.BENCH_CORPUS ?? [resolve(here, '../../../../shared/corpus'), '/work/shared/corpus'].find((p) => {
+  const dir = process.env.BENCH_CORPUS ?? [resolve(here, '../../../../shared/corpus')].find((p) => {
     try {
       return readdirSync(join(p, 'messages')).length > 0;
     } catch {

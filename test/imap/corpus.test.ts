@@ -9,7 +9,7 @@ import { imapServer, PASS } from './client.js';
 
 /** ../shared/corpus beside the repository (CI puts a copy there). */
 const here = dirname(fileURLToPath(import.meta.url));
-const CORPUS = [resolve(here, '../../../../shared/corpus'), resolve(here, '../../../shared/corpus'), '/work/shared/corpus'].find((p) => existsSync(join(p, 'replay.py')));
+const CORPUS = [resolve(here, '../../../../shared/corpus'), resolve(here, '../../../shared/corpus')].find((p) => existsSync(join(p, 'replay.py')));
 
 /**
  * Where Correo's answers differ from the recorded Dovecot ones, each for a reason given in
