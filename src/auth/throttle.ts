@@ -14,21 +14,6 @@
  *   `perClient`. The authenticator adds a delay on top while the attack lasts.
  */
 
-import { ipv6Bytes, normalizeIp } from '../policy/ip.js';
-
-/**
- * The client a failure is counted against: an IPv4 address, or an IPv6 /64. One host or
- * customer usually holds a whole /64 (RFC 6177), so counting single IPv6 addresses would let
- * one attacker step to a fresh address at every guess.
- */
-export function clientKey(address: string): string {
-  const ip = normalizeIp(address);
-  const b = ipv6Bytes(ip);
-  if (!b) return ip;
-  const groups = [0, 2, 4, 6].map((i) => ((b[i] << 8) | b[i + 1]).toString(16));
-  return `${groups.join(':')}::/64`;
-}
-
 export interface ThrottleLimits {
   /** Failures from one client address (any accounts) within the window before it is throttled. */
   perClient: number;

@@ -4,6 +4,8 @@
  * gets a session, and gives the slot back when the socket closes.
  */
 
+import { clientKey } from '../policy/ip.js';
+
 /** One service's budget (config: max_connections, max_connections_per_address, max_connection_rate). */
 export interface Budget {
   max: number;
@@ -28,7 +30,7 @@ interface Counter {
 export class ConnectionLimits {
   private total = 0;
   private readonly services = new Map<string, number>();
-  /** Key: service + " " + address. */
+  /** Key: service + " " + client key (an IPv4 address or an IPv6 /64, as for login throttling). */
   private readonly clients = new Map<string, Counter>();
   private lastSweep = 0;
 
@@ -42,7 +44,7 @@ export class ConnectionLimits {
   admit(service: string, budget: Budget, address: string): Admission {
     const t = this.now();
     this.sweep(t);
-    const key = `${service} ${address}`;
+    const key = `${service} ${clientKey(address)}`;
     let c = this.clients.get(key);
     if (!c) this.clients.set(key, (c = { open: 0, recent: 0, since: t }));
     if (t - c.since >= MINUTE) {

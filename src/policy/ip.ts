@@ -122,3 +122,17 @@ export function dnsListName(ip: string, zone: string): string | null {
   for (const b of b6) nibbles.push((b >> 4).toString(16), (b & 0xf).toString(16));
   return `${nibbles.reverse().join('.')}.${zone}`;
 }
+
+/**
+ * The client that limits and failures are counted against: an IPv4 address, or an IPv6 /64
+ * (connection limits, message rates, login throttling: one key everywhere). One host or
+ * customer usually holds a whole /64 (RFC 6177), so counting single IPv6 addresses would let
+ * one attacker step to a fresh address at every guess.
+ */
+export function clientKey(address: string): string {
+  const ip = normalizeIp(address);
+  const b = ipv6Bytes(ip);
+  if (!b) return ip;
+  const groups = [0, 2, 4, 6].map((i) => ((b[i] << 8) | b[i + 1]).toString(16));
+  return `${groups.join(':')}::/64`;
+}

@@ -9,6 +9,7 @@ import { PolicyReplies } from './replies.js';
 import { ForgedResultsFilter } from './forged-results.js';
 import { SenderAuthCheck } from './sender-auth.js';
 import { TraceCounter } from './trace-counter.js';
+import { clientKey } from './ip.js';
 
 /**
  * One connection's policy, called by the SMTP session at each stage (STYLE.md: hooks with
@@ -88,7 +89,7 @@ export class PolicySession {
 
   constructor(private readonly policy: Policy, readonly peer: PolicyPeer, readonly service: Service) {
     const p = policy.config.policy;
-    if ((service === 'smtp' || service === 'submission') && !policy.connections.take(`c:${peer.ip}`, p.client_connections)) {
+    if ((service === 'smtp' || service === 'submission') && !policy.connections.take(`c:${clientKey(peer.ip)}`, p.client_connections)) {
       this.connectionRefusal = PolicyReplies.tooManyConnections(peer.ip);
       this.ledger.add('connect', 'rate', 'tempfail', `more than ${p.client_connections} connections from ${peer.ip} in ${p.rate_window}s`);
     }
@@ -201,7 +202,7 @@ export class PolicySession {
     if (this.service === 'lmtp') return null;
     const limit = this.authUser
       ? this.policy.messages.take(`u:${this.authUser.toLowerCase()}`, this.cfg.user_messages)
-      : this.policy.messages.take(`c:${this.peer.ip}`, this.cfg.client_messages);
+      : this.policy.messages.take(`c:${clientKey(this.peer.ip)}`, this.cfg.client_messages);
     if (!limit) {
       const who = this.authUser ?? this.peer.ip;
       this.ledger.add('mail', 'rate', 'tempfail', `more than ${this.authUser ? this.cfg.user_messages : this.cfg.client_messages} messages from ${who} in ${this.cfg.rate_window}s`);
@@ -233,7 +234,7 @@ export class PolicySession {
     const who = this.authUser ?? this.peer.ip;
     const limited = this.authUser
       ? this.policy.rcpts.take(`u:${this.authUser.toLowerCase()}`, this.cfg.user_recipients)
-      : this.policy.rcpts.take(`c:${this.peer.ip}`, this.cfg.client_recipients);
+      : this.policy.rcpts.take(`c:${clientKey(this.peer.ip)}`, this.cfg.client_recipients);
     if (!limited) {
       this.ledger.add('rcpt', 'rate', 'tempfail', `more than ${this.authUser ? this.cfg.user_recipients : this.cfg.client_recipients} recipients from ${who} in ${this.cfg.rate_window}s`);
       return refuse(PolicyReplies.tooManyRecipients(who));

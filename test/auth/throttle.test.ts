@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clientKey, FailureLedger } from '../../src/auth/throttle.js';
+import { FailureLedger } from '../../src/auth/throttle.js';
+import { clientKey } from '../../src/policy/ip.js';
 
 const limits = { perClient: 3, perAccount: 6, windowMs: 60_000 };
 

@@ -102,3 +102,15 @@ test('zero turns no timer or limit off: each is refused with FILE:LINE', () => {
   loadFails('[pop3]\nmax_connection_rate = 0\n', 3, /max_connection_rate must be at least 1/);
   loadFails('[limits]\nmax_connections = 0\n', 3, /max_connections must be at least 1/);
 });
+
+test('IPv6 clients are counted per /64, as login failures are: stepping through one /64 does not get past the per-address limit', () => {
+  const l = new ConnectionLimits(100);
+  assert.ok(l.admit('smtp', budget, '2001:db8:1:2::1').ok);
+  assert.ok(l.admit('smtp', budget, '2001:db8:1:2::ffff').ok);
+  assert.deepEqual(l.admit('smtp', budget, '2001:db8:1:2:abcd::7'), { ok: false, why: 'address' });
+  // The next /64 is another client.
+  assert.ok(l.admit('smtp', budget, '2001:db8:1:3::1').ok);
+  // IPv4 stays per address.
+  assert.ok(l.admit('smtp', budget, '192.0.2.1').ok);
+  assert.ok(l.admit('smtp', budget, '192.0.2.2').ok);
+});
