@@ -1,5 +1,6 @@
 import type { AppendRequest, CopyResult, FlagFilter, FlagOp, FlagResult, Mailbox, MessageRecord, User } from './types.js';
 import type { RecipientStatus } from './queue.js';
+import type { SieveQuota } from './sieve.js';
 
 /**
  * A write batch: changes to the mailboxes and the queue that commit together, as DATA (plain,
@@ -106,7 +107,14 @@ export type WriteOp =
   | { op: 'queue.delete'; id: string }
   /** -> boolean (the entry exists) */
   | { op: 'queue.hold'; id: string; held: boolean }
-  | { op: 'stats.add'; counts: [key: string, n: number][] };
+  | { op: 'stats.add'; counts: [key: string, n: number][] }
+  // --- sieve (store/sieve.ts); each throws SieveStoreError with its RFC 5804 code
+  | { op: 'sieve.put'; user: string; name: string; text: string; quota: SieveQuota }
+  | { op: 'sieve.activate'; user: string; name: string | null }
+  | { op: 'sieve.delete'; user: string; name: string }
+  | { op: 'sieve.rename'; user: string; from: string; to: string }
+  /** Remembers `key` for the user until `expires` (ms); expired keys of the user are dropped. No user: nothing. */
+  | { op: 'sieve.remember'; user: string; key: string; expires: number; now: number };
 
 export type { User, Mailbox, MessageRecord, CopyResult, FlagResult };
 

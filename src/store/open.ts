@@ -12,6 +12,8 @@ import { Committer } from './sqlite/committer.js';
 import { SqliteMailboxes } from './sqlite/mailboxes.js';
 import { SqliteQueue } from './sqlite/queue.js';
 import { SqliteSecrets, SqliteUserDirectory } from './sqlite/accounts.js';
+import { SqliteSieve } from './sqlite/sieve.js';
+import type { SieveStore } from './sieve.js';
 import { referencedBlobs } from './sqlite/orphans.js';
 
 /** Everything stored, behind its interfaces: what the server, the CLI and the tests get. */
@@ -21,6 +23,8 @@ export interface Stores {
   queue: QueueStore;
   secrets: SecretStore;
   users: UserDirectory;
+  /** Users' Sieve scripts and Sieve's memory at delivery. */
+  sieve: SieveStore;
   blobs: BlobStore;
   locks: Locks;
   changes: ChangeNotifier;
@@ -76,6 +80,7 @@ export function openStore(o: OpenStoreOptions): Stores {
     queue: new SqliteQueue(db, committer),
     secrets: new SqliteSecrets(db, committer),
     users: new SqliteUserDirectory(db),
+    sieve: new SqliteSieve(db, committer),
     blobs,
     locks: new InProcessLocks(),
     changes: new InProcessNotifier(),

@@ -1,4 +1,5 @@
 import { QuotaExceededError } from './types.js';
+import { SieveStoreError, type SieveErrorCode } from './sieve.js';
 import type { WireError } from './batch.js';
 
 /**
@@ -11,6 +12,7 @@ const TAG = '__storeError';
 function toWire(e: Error): WireError {
   const props: Record<string, unknown> = {};
   if (e instanceof QuotaExceededError) Object.assign(props, { address: e.address, resource: e.resource, limit: e.limit });
+  if (e instanceof SieveStoreError) props.code = e.code;
   return { name: e.name, message: e.message, stack: e.stack, code: (e as NodeJS.ErrnoException).code, props };
 }
 
@@ -19,6 +21,7 @@ function fromWire(w: WireError): Error {
     const p = w.props as { address: string; resource: 'STORAGE' | 'MESSAGE'; limit: number };
     return new QuotaExceededError(p.address, p.resource, p.limit);
   }
+  if (w.name === 'SieveStoreError' && w.props) return new SieveStoreError(w.props.code as SieveErrorCode, w.message);
   const e = new Error(w.message);
   e.name = w.name;
   if (w.stack) e.stack = w.stack;

@@ -1,6 +1,7 @@
 import type { DB } from './schema.js';
 import { MailboxOps } from './ops-mailbox.js';
 import { QueueOps } from './ops-queue.js';
+import { SieveOps } from './ops-sieve.js';
 import type { BatchResult, PartResult, WriteBatch, WriteOp } from '../batch.js';
 
 /** A batch's outcome as the writer returns it: per part, and the body files to remove now. */
@@ -17,9 +18,11 @@ export interface AppliedBatch extends BatchResult {
 export class BatchApplier {
   private readonly mailboxes: MailboxOps;
   private readonly queue: QueueOps;
+  private readonly sieve: SieveOps;
 
   constructor(private readonly db: DB) {
     this.mailboxes = new MailboxOps(db);
+    this.sieve = new SieveOps(db);
     this.queue = new QueueOps(db, this.mailboxes);
   }
 
@@ -90,6 +93,11 @@ export class BatchApplier {
       case 'queue.delete': return q.delete(o, collect);
       case 'queue.hold': return q.hold(o);
       case 'stats.add': return q.addStats(o.counts);
+      case 'sieve.put': return this.sieve.put(o);
+      case 'sieve.activate': return this.sieve.activate(o);
+      case 'sieve.delete': return this.sieve.delete(o);
+      case 'sieve.rename': return this.sieve.rename(o);
+      case 'sieve.remember': return this.sieve.remember(o);
     }
   }
 }

@@ -136,6 +136,24 @@ export const MIGRATIONS: string[] = [
      hash_ref TEXT NOT NULL,
      PRIMARY KEY (user_id, scheme)
    ) WITHOUT ROWID;`,
+  // v5: Sieve (RFC 5228, RFC 5804): users' scripts, at most one active per user (the partial
+  // unique index), and the memory of Sieve at delivery (vacation's per-sender :days, duplicate's
+  // ids) as keys with an expiry time (ms).
+  `CREATE TABLE sieve_scripts (
+     user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+     name TEXT NOT NULL,
+     script TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     active INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (user_id, name)
+   ) WITHOUT ROWID;
+   CREATE UNIQUE INDEX sieve_one_active ON sieve_scripts(user_id) WHERE active = 1;
+   CREATE TABLE sieve_memory (
+     user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+     key TEXT NOT NULL,
+     expires INTEGER NOT NULL,
+     PRIMARY KEY (user_id, key)
+   ) WITHOUT ROWID;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
