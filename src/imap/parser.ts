@@ -412,7 +412,9 @@ export class CommandParser {
         if (a === LBRACE) throw new SyntaxError_('"{" inside an atom');
         if (a < 0x20 || a === 0x7f) throw new SyntaxError_('control character in command');
         if (a > 0x7f) throw new SyntaxError_('8-bit character outside a string');
-        if (a === LBRACKET) depth++;
+        // RFC 9051 9: "[" is an ATOM-CHAR; it opens a section only after BODY, BINARY and their
+        // .PEEK/.SIZE forms (issue 10.4: CREATE a[b was "unterminated").
+        if (a === LBRACKET && SECTION_ATOM.test(line.subarray(start, pos).toString('latin1'))) depth++;
         pos++;
       }
       if (depth > 0) throw new SyntaxError_('unterminated "["');
@@ -422,6 +424,9 @@ export class CommandParser {
     return null;
   }
 }
+
+/** Fetch attributes whose "[" starts a section holding spaces, parentheses and strings (RFC 9051 6.4.5, RFC 3516). */
+const SECTION_ATOM = /^(BODY|BODY\.PEEK|BINARY|BINARY\.PEEK|BINARY\.SIZE)$/i;
 
 /** `{n}`, `{n+}`, `{n-}` or `~{n}` at the end of a line. */
 function trailingLiteral(line: Buffer): { size: number; sync: boolean } | null {

@@ -17,12 +17,15 @@ export interface MailboxStore {
   deliveryMailbox(address: string, junk: boolean): Promise<number | null>;
   /**
    * Creates `name` ("/"-separated); with `parents`, missing superior names too (RFC 9051 6.3.4),
-   * all in one transaction. Throws when the name exists.
+   * all in one transaction. Throws when the name exists. Subscribes nothing (issue 10.1).
    */
   createMailbox(userId: number, name: string, specialUse?: string | null, o?: { parents?: boolean }): Promise<Mailbox>;
-  /** Renames a mailbox and every mailbox under it ("from/..."), keeping UIDVALIDITY; missing parents of `to` are made. */
+  /**
+   * Renames a mailbox and every mailbox under it ("from/..."), keeping UIDVALIDITY; missing
+   * parents of `to` are made. The subscriptions of those names move along (issue 10.1).
+   */
   renameMailbox(userId: number, from: string, to: string): Promise<void>;
-  /** Removes a mailbox and its messages (not its children). */
+  /** Removes a mailbox, its messages and its owner's subscription of its name (not its children). */
   deleteMailbox(mailboxId: number): Promise<void>;
   mailboxStatus(mailboxId: number): Promise<MailboxStatus>;
 

@@ -132,12 +132,14 @@ test('SUBSCRIBE, UNSUBSCRIBE, LSUB, LIST (SUBSCRIBED) with RECURSIVEMATCH', { ti
     assert.deepEqual(r.untagged, ['* LSUB () "/" Lists/alpha']);
     r = await c.cmd('LIST (SUBSCRIBED RECURSIVEMATCH) "" "Lists%"');
     assert.deepEqual(r.untagged, ['* LIST (\\HasChildren) "/" Lists ("CHILDINFO" ("SUBSCRIBED"))']);
-    await c.cmd('DELETE Lists/alpha');
-    r = await c.cmd('LIST (SUBSCRIBED) "" "Lists/*"');
-    assert.deepEqual(r.untagged, ['* LIST (\\NonExistent \\HasNoChildren \\Subscribed) "/" Lists/alpha']);
     r = await c.cmd('UNSUBSCRIBE Lists/alpha');
     assert.match(r.tagged, /OK/);
     r = await c.cmd('LSUB "" "Lists*"');
+    assert.deepEqual(r.untagged, []);
+    // A DELETE takes the subscription along (issue 10.1; \\NonExistent: test/imap/folders.test.ts).
+    await c.cmd('SUBSCRIBE Lists/alpha');
+    await c.cmd('DELETE Lists/alpha');
+    r = await c.cmd('LIST (SUBSCRIBED) "" "Lists/*"');
     assert.deepEqual(r.untagged, []);
   } finally {
     c.close();

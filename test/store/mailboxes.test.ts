@@ -87,21 +87,44 @@ for (const backend of backends) {
       assert.equal((await h.store.getMailbox(user.id, 'Older'))?.id, other.id, '"Older" is not under "Old/"');
     }));
 
-    test('subscriptions are names: on, off, for mailboxes that do not exist, and they outlive a deleted mailbox', () => withStore(backend, async (h) => {
+    test('subscriptions are names: on, off, for names that do not exist; CREATE adds none, DELETE removes the mailbox\'s, RENAME moves them', () => withStore(backend, async (h) => {
       const { user } = await userWithInbox(h);
       const box = await h.store.createMailbox(user.id, 'Lists');
+      assert.ok(!(await h.store.listSubscriptions(user.id)).includes('Lists'), 'issue 10.1: CREATE does not subscribe');
+      assert.equal((await h.store.getMailbox(user.id, 'Lists'))!.subscribed, false);
       await h.store.setSubscribed(user.id, 'Lists', true);
       await h.store.setSubscribed(user.id, 'Not/There', true);
       await h.store.setSubscribed(user.id, 'Junk', false);
       await h.store.setSubscribed(user.id, 'Junk', false);
-      await h.store.deleteMailbox(box.id);
       await h.reopen();
-      const subs = await h.store.listSubscriptions(user.id);
+      let subs = await h.store.listSubscriptions(user.id);
       assert.ok(subs.includes('Lists') && subs.includes('Not/There'));
       assert.ok(!subs.includes('Junk'));
       assert.deepEqual(subs, [...subs].sort(), 'in name order');
       const other = await h.store.createUser('b@example.test', 'h');
       assert.ok(!(await h.store.listSubscriptions(other.id)).includes('Lists'), 'per user');
+
+      // Issue 10.1: RENAME takes the subscriptions of the mailbox and its children along.
+      await h.store.createMailbox(user.id, 'Lists/Sub');
+      await h.store.createMailbox(user.id, 'Listsx');
+      await h.store.setSubscribed(user.id, 'Lists/Sub', true);
+      await h.store.setSubscribed(user.id, 'Listsx', true);
+      await h.store.setSubscribed(user.id, 'Mail', true);
+      await h.store.renameMailbox(user.id, 'Lists', 'Mail');
+      subs = await h.store.listSubscriptions(user.id);
+      assert.ok(subs.includes('Mail') && subs.includes('Mail/Sub') && subs.includes('Listsx'), subs.join(' '));
+      assert.ok(!subs.includes('Lists') && !subs.includes('Lists/Sub'), subs.join(' '));
+      // Names with characters outside the BMP are cut where they should be.
+      await h.store.createMailbox(user.id, '\u{1F4EC}/Kid');
+      await h.store.setSubscribed(user.id, '\u{1F4EC}/Kid', true);
+      await h.store.renameMailbox(user.id, '\u{1F4EC}', 'Post');
+      assert.ok(await h.store.getMailbox(user.id, 'Post/Kid'));
+      assert.ok((await h.store.listSubscriptions(user.id)).includes('Post/Kid'));
+      // DELETE takes the owner's subscription of that name, not the children's.
+      await h.store.deleteMailbox((await h.store.getMailbox(user.id, 'Mail'))!.id);
+      subs = await h.store.listSubscriptions(user.id);
+      assert.ok(!subs.includes('Mail') && subs.includes('Mail/Sub') && subs.includes('Not/There'), subs.join(' '));
+      void box;
     }));
 
     test('ACL: set, replace, remove; shared mailboxes are found by identifier and by "anyone", never one\'s own', () => withStore(backend, async (h) => {

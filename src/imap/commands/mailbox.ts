@@ -139,6 +139,8 @@ async function visible(s: Session, cyrusForm = false): Promise<Map<string, Entry
       const p = parts.slice(0, i).join(SEP);
       let pe = out.get(p);
       if (!pe) out.set(p, (pe = { name: p, mailbox: null, virtual: true, subscribed: subs.has(p), hasChildren: false }));
+      // A subscribed name that is gone but still has mailboxes under it is a level, not \NonExistent.
+      if (!pe.mailbox) pe.virtual = true;
       pe.hasChildren = true;
       if (e.subscribed) pe.childSubscribed = true;
     }
@@ -172,7 +174,10 @@ async function list(s: Session, c: Parameters<CommandSpec['run']>[1], lsub: bool
     const l = c.args.list('selection options');
     while (!l.done) sel.add(l.keyword('selection option'));
     for (const o of sel) if (!['SUBSCRIBED', 'REMOTE', 'RECURSIVEMATCH', 'SPECIAL-USE'].includes(o)) throw bad(`unknown selection option ${o}`);
-    if (sel.has('RECURSIVEMATCH') && sel.size === 1) throw bad('RECURSIVEMATCH needs another selection option (RFC 5258 3)');
+    // RFC 5258 3: RECURSIVEMATCH alone, or with REMOTE only, is a syntax error.
+    if (sel.has('RECURSIVEMATCH') && ![...sel].some((o) => o !== 'RECURSIVEMATCH' && o !== 'REMOTE')) {
+      throw bad('RECURSIVEMATCH needs a selection option other than REMOTE (RFC 5258 3)');
+    }
   }
   const ref = patternArg(s, c.args.astringBytes('reference'));
   const patterns: string[] = [];
@@ -209,15 +214,17 @@ async function list(s: Session, c: Parameters<CommandSpec['run']>[1], lsub: bool
   const subscribedOnly = lsub || sel.has('SUBSCRIBED');
   const pieces: Piece[][] = [];
   for (const e of [...all.values()].sort((a, b) => cmpNames(a.name, b.name))) {
-    const isMatch = matches(e.name);
-    let childInfo = false;
-    if (!isMatch) continue;
+    if (!matches(e.name)) continue;
+    // RFC 5258 3.5: with RECURSIVEMATCH, CHILDINFO tells of children meeting the selection,
+    // whether or not the parent itself meets it (issue 10.7).
+    let childInfo = sel.has('RECURSIVEMATCH') && !!e.childSubscribed;
     if (subscribedOnly && !e.subscribed) {
-      // RFC 5258 3.5: RECURSIVEMATCH reports parents of subscribed mailboxes with CHILDINFO.
-      if (sel.has('RECURSIVEMATCH') && e.childSubscribed) childInfo = true;
-      else if (lsub && e.childSubscribed && patterns.some((p) => p.endsWith('%'))) childInfo = true; // RFC 3501 6.3.9 LSUB
-      else continue;
+      if (lsub && e.childSubscribed && patterns.some((p) => p.endsWith('%'))) childInfo = true; // RFC 3501 6.3.9 LSUB
+      else if (!childInfo) continue;
     }
+    // RFC 9051 6.3.9, RFC 5258 3: a name that does not exist and meets no selection criterion
+    // gets no LIST response (a subscription left to a shared mailbox that went, issue 10.1).
+    if (!subscribedOnly && !e.mailbox && !e.virtual) continue;
     if (e.virtual && !subscribedOnly) {
       // A level with no mailbox shows up only where "%" stops at it (RFC 9051 6.3.9).
       if (!patterns.some((p) => p.endsWith('%') || p.includes('%' + SEP))) continue;

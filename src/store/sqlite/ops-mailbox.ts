@@ -51,7 +51,7 @@ export class MailboxOps {
   constructor(private readonly db: DB) {
     this.q = {
       insUser: db.prepare('INSERT INTO users (address, password_hash, created) VALUES (?, ?, ?)'),
-      insMailbox: db.prepare('INSERT INTO mailboxes (user_id, name, uidvalidity, special_use) VALUES (?, ?, ?, ?)'),
+      insMailbox: db.prepare('INSERT INTO mailboxes (user_id, name, uidvalidity, special_use, subscribed) VALUES (?, ?, ?, ?, 0)'),
       mailbox: db.prepare<[number, string], MailboxRow>('SELECT * FROM mailboxes WHERE user_id = ? AND name = ?'),
       mailboxById: db.prepare<[number], MailboxRow>('SELECT * FROM mailboxes WHERE id = ?'),
       byIdem: db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE idem_key = ?'),
@@ -84,6 +84,9 @@ export class MailboxOps {
       delMessagesOf: db.prepare<[number], { blob_id: string }>('DELETE FROM messages WHERE mailbox_id = ? RETURNING blob_id'),
       delMailbox: db.prepare('DELETE FROM mailboxes WHERE id = ?'),
       subscribe: db.prepare('INSERT OR IGNORE INTO subscriptions (user_id, name) VALUES (?, ?)'),
+      // RENAME: the subscriptions of "from" and "from/..." follow the mailboxes (issue 10.1).
+      renameSubs: db.prepare(`UPDATE OR REPLACE subscriptions SET name = ? || substr(name, ?) WHERE user_id = ? AND (name = ? OR substr(name, 1, ?) = ?)`),
+      mailboxName: db.prepare<[number], { user_id: number; name: string }>('SELECT user_id, name FROM mailboxes WHERE id = ?'),
       unsubscribe: db.prepare('DELETE FROM subscriptions WHERE user_id = ? AND name = ?'),
       subscribedFlag: db.prepare('UPDATE mailboxes SET subscribed = ? WHERE user_id = ? AND name = ?'),
       aclOf: db.prepare<[number, string], { rights: string }>('SELECT rights FROM acl WHERE mailbox_id = ? AND identifier = ?'),
@@ -100,7 +103,11 @@ export class MailboxOps {
     const addr = o.address.toLowerCase();
     const r = this.q.insUser.run(addr, o.passwordHash, o.created);
     const id = Number(r.lastInsertRowid);
-    for (const [name, use] of DEFAULT_MAILBOXES) this.q.insMailbox.run(id, name, newUidValidity(), use);
+    for (const [name, use] of DEFAULT_MAILBOXES) {
+      this.q.insMailbox.run(id, name, newUidValidity(), use);
+      // The default folders are subscribed; folders made later by CREATE are not (issue 10.1).
+      this.setSubscribed({ op: 'subscription.set', userId: id, name, on: true });
+    }
     return { id, address: addr };
   }
 
@@ -145,11 +152,17 @@ export class MailboxOps {
       if (p !== o.from && !this.q.mailbox.get(o.userId, p)) this.q.insMailbox.run(o.userId, p, newUidValidity(), null);
     }
     // Names under `to` were checked by the caller, so moving the children collides with nothing.
-    this.q.rename.run(o.to, o.from.length + 1, o.userId, o.from, o.from.length + 1, o.from + '/');
+    // SQLite's substr counts code points, not UTF-16 units: an emoji in the name counts once.
+    const len = [...o.from].length + 1;
+    this.q.rename.run(o.to, len, o.userId, o.from, len, o.from + '/');
+    this.q.renameSubs.run(o.to, len, o.userId, o.from, len, o.from + '/');
   }
 
   deleteMailbox(o: Op<'mailbox.delete'>, collect: (ids: string[]) => void): void {
     const blobs = this.q.delMessagesOf.all(o.mailboxId).map((r) => r.blob_id);
+    // Its owner's subscription goes with it (issue 10.1: clients list subscribed names as folders).
+    const mb = this.q.mailboxName.get(o.mailboxId);
+    if (mb) this.q.unsubscribe.run(mb.user_id, mb.name);
     this.q.delMailbox.run(o.mailboxId);
     this.collect(blobs, collect);
   }

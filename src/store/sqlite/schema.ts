@@ -154,6 +154,15 @@ export const MIGRATIONS: string[] = [
      expires INTEGER NOT NULL,
      PRIMARY KEY (user_id, key)
    ) WITHOUT ROWID;`,
+  // v6 (issue 10.1): CREATE no longer subscribes (the default folders of a new account are
+  // subscribed by createUser); DELETE and RENAME take their subscriptions along. Subscriptions
+  // of own names that no longer exist were left by DELETE/RENAME before (SUBSCRIBE needs an
+  // existing mailbox), so they go; those of shared names ("Other Users/...") are the user's own.
+  `DROP TRIGGER IF EXISTS mailbox_subscribed;
+   DELETE FROM subscriptions
+    WHERE substr(name, 1, 12) <> 'Other Users/'
+      AND NOT EXISTS (SELECT 1 FROM mailboxes b WHERE b.user_id = subscriptions.user_id AND b.name = subscriptions.name);
+   UPDATE mailboxes SET subscribed = EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = mailboxes.user_id AND s.name = mailboxes.name);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
