@@ -54,6 +54,19 @@ export interface DueRecipient {
   created: number;
 }
 
+/** Names one recipient of one entry. */
+export interface RecipientKey {
+  queueId: string;
+  rcpt: string;
+}
+
+/**
+ * Claims (what the queue runners use): a claimed recipient is leased to the claiming node for
+ * `leaseMs`; no other claim returns it until its status changes (any op that sets a status,
+ * defers it or adds it anew ends the lease) or the lease runs out (the node died, or forgot
+ * it). Several nodes on one database each deliver a due recipient once; on one node, the
+ * lease keeps a recipient a runner is still working on from being handed out twice.
+ */
 export interface QueueStore {
   /** Pending (local) recipients due at `now`, oldest entry first, not held. */
   duePending(now: number, limit: number): Promise<DueRecipient[]>;
@@ -62,6 +75,12 @@ export interface QueueStore {
    * that a backlog for one slow domain does not hide every other domain's mail.
    */
   dueRemote(now: number, perDomain: number, limit: number): Promise<DueRecipient[]>;
+  /** Due pending recipients (as duePending) not leased, now leased to this node. */
+  claimPending(now: number, limit: number, leaseMs: number): Promise<DueRecipient[]>;
+  /** Due remote recipients (as dueRemote) not leased, now leased to this node. */
+  claimRemote(now: number, perDomain: number, limit: number, leaseMs: number): Promise<DueRecipient[]>;
+  /** Extends the leases this node holds on these recipients (a long delivery still running). */
+  renewLeases(keys: RecipientKey[], leaseMs: number): Promise<void>;
   /** The earliest next attempt of a recipient in `status` later than `after`, null when none. */
   nextAttempt(status: 'pending' | 'remote', after: number): Promise<number | null>;
   entry(id: string): Promise<QueueEntry | null>;

@@ -2,13 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, type Stores } from '../../src/store/open.js';
+import { openPostgresStore } from '../../src/store/postgres/open.js';
+import { createTestDb, dropTestDb, pgSkip } from '../helpers/postgres.js';
 import type { Store } from '../../src/store/types.js';
 
 /**
  * The store conformance suite runs every case against each backend listed here. A backend
  * opens a fresh, empty store; `reopen` closes it and opens the same data again (what a
- * restart sees). Today: SQLite with its writer thread (what `correo serve` runs) and with
- * inline writes (what the CLI runs); PostgreSQL adds a factory here.
+ * restart sees). SQLite with its writer thread (what `correo serve` runs) and with inline
+ * writes (what the CLI runs); PostgreSQL, each store in a database of its own made for it
+ * (skipped, with the reason, where no server answers).
  *
  * Everything the cases need from a backend goes through this harness, so that an interface
  * change in src/store/ changes this file, not the cases.
@@ -32,6 +35,8 @@ export interface Harness {
 
 export interface Backend {
   name: string;
+  /** Why this backend cannot run here (the suite skips it and says why), or null. */
+  skip: string | null;
   open(): Promise<Harness>;
 }
 
@@ -65,11 +70,49 @@ function sqliteHarness(dir: string, writer: 'thread' | 'inline'): Harness {
   return h;
 }
 
+async function pgHarness(): Promise<Harness> {
+  const db = await createTestDb();
+  const open = () => openPostgresStore({ url: db.url, nodeId: 'test', sweepOrphans: true });
+  let closed = false;
+  let stores: Stores;
+  try {
+    stores = await open();
+  } catch (e) {
+    await dropTestDb(db.name);
+    throw e;
+  }
+  const h: Harness = {
+    stores,
+    get store() {
+      return h.stores.mailboxes;
+    },
+    async writeBlob(id, bytes) {
+      const w = await h.stores.blobs.create(id);
+      await w.write([Buffer.from(bytes)]);
+      await w.commit();
+    },
+    readBlob: (id) => h.stores.blobs.read(id),
+    sliceBlob: (id, start, end) => h.stores.blobs.slice(id, start, end),
+    async reopen() {
+      await h.stores.close();
+      h.stores = await open();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await h.stores.close();
+      await dropTestDb(db.name);
+    },
+  };
+  return h;
+}
+
 const tempDir = () => mkdtempSync(join(tmpdir(), 'correo-store-'));
 
 export const backends: Backend[] = [
-  { name: 'sqlite, writer thread', open: async () => sqliteHarness(tempDir(), 'thread') },
-  { name: 'sqlite, inline writer', open: async () => sqliteHarness(tempDir(), 'inline') },
+  { name: 'sqlite, writer thread', skip: null, open: async () => sqliteHarness(tempDir(), 'thread') },
+  { name: 'sqlite, inline writer', skip: null, open: async () => sqliteHarness(tempDir(), 'inline') },
+  { name: 'postgresql', skip: pgSkip, open: pgHarness },
 ];
 
 /** Runs `fn` with a fresh store of `backend`, closed (and its data removed) afterwards. */

@@ -10,7 +10,7 @@ const DEFAULTS = [['Archive', '\\Archive'], ['Drafts', '\\Drafts'], ['INBOX', nu
  * (RFC 4314) and quotas (RFC 9208).
  */
 for (const backend of backends) {
-  describe(`store conformance (${backend.name}): accounts and mailboxes`, { timeout: 30_000 }, () => {
+  describe(`store conformance (${backend.name}): accounts and mailboxes`, { timeout: 30_000, skip: backend.skip ?? false }, () => {
     test('users: created lower-cased with the default folders, found by address and id, passwords kept, deleted with their mail', () => withStore(backend, async (h) => {
       const s = h.store;
       const u = await s.createUser('Usr1@Example.TEST', 'hash1');

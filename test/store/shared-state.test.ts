@@ -9,7 +9,7 @@ import { backends, blobId, withStore } from './backends.js';
  * for IDLE/NOOP, the queue's wake-up signal, and body files (write, read a range, delete).
  */
 for (const backend of backends) {
-  describe(`store conformance (${backend.name}): secrets, locks, notifications, bodies`, { timeout: 30_000 }, () => {
+  describe(`store conformance (${backend.name}): secrets, locks, notifications, bodies`, { timeout: 30_000, skip: backend.skip ?? false }, () => {
     test('SASL secrets: kept per scheme, replaced or added, stale (never used) once the password changes', () => withStore(backend, async (h) => {
       const { secrets, users } = h.stores;
       await h.store.createUser('usr1@example.test', 'hash-1');

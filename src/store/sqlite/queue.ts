@@ -1,7 +1,8 @@
 import type { DB } from './schema.js';
 import type { Committer } from './committer.js';
 import type { BatchResult, WriteBatch } from '../batch.js';
-import type { DueRecipient, QueueEntry, QueueRecipient, QueueStore, RecipientStatus } from '../queue.js';
+import type { DueRecipient, QueueEntry, QueueRecipient, QueueStore, RecipientKey, RecipientStatus } from '../queue.js';
+import type { WriteOp } from '../batch.js';
 
 interface DueRow {
   queue_id: string; rcpt: string; orcpt: string | null; notify: string | null; attempts: number; last_error: string | null;
@@ -55,6 +56,47 @@ export class SqliteQueue implements QueueStore {
     return this.q.remote.all(now, perDomain, limit).map(toDue);
   }
 
+  /**
+   * Leases live in memory: one process works a SQLite store, so a lease only has to outlive
+   * the runner's own work, and a restart (the only way this node "dies") rightly forgets them.
+   * No write per claim: the SQLite path stays as fast as it was (docs/DECISIONS.md).
+   */
+  private readonly leases = new Map<string, number>();
+
+  async claimPending(now: number, limit: number, leaseMs: number): Promise<DueRecipient[]> {
+    return this.lease(this.q.pending.all(now, limit + this.liveLeases(now)).map(toDue), now, limit, leaseMs);
+  }
+
+  async claimRemote(now: number, perDomain: number, limit: number, leaseMs: number): Promise<DueRecipient[]> {
+    const held = this.liveLeases(now);
+    // Leased rows take places in the query's per-domain share: ask for more, cap after.
+    const free = this.q.remote.all(now, perDomain + held, limit + held).map(toDue).filter((r) => !this.leases.has(leaseKey(r)));
+    const perDom = new Map<string, number>();
+    const capped = free.filter((r) => {
+      const d = r.rcpt.slice(r.rcpt.indexOf('@') + 1).toLowerCase();
+      const n = (perDom.get(d) ?? 0) + 1;
+      perDom.set(d, n);
+      return n <= perDomain;
+    });
+    return this.lease(capped, now, limit, leaseMs);
+  }
+
+  async renewLeases(keys: RecipientKey[], leaseMs: number): Promise<void> {
+    const until = Date.now() + leaseMs;
+    for (const k of keys) if (this.leases.has(leaseKey(k))) this.leases.set(leaseKey(k), until);
+  }
+
+  private liveLeases(now: number): number {
+    for (const [k, until] of this.leases) if (until <= now) this.leases.delete(k);
+    return this.leases.size;
+  }
+
+  private lease(rows: DueRecipient[], now: number, limit: number, leaseMs: number): DueRecipient[] {
+    const out = rows.filter((r) => !this.leases.has(leaseKey(r))).slice(0, limit);
+    for (const r of out) this.leases.set(leaseKey(r), now + leaseMs);
+    return out;
+  }
+
   async nextAttempt(status: 'pending' | 'remote', after: number): Promise<number | null> {
     return this.q.next.get(status, after)?.t ?? null;
   }
@@ -78,7 +120,24 @@ export class SqliteQueue implements QueueStore {
     return new Map(this.q.stats.all().map((r) => [r.key, r.value]));
   }
 
-  commit(batch: WriteBatch): Promise<BatchResult> {
-    return this.w.commit(batch);
+  async commit(batch: WriteBatch): Promise<BatchResult> {
+    const r = await this.w.commit(batch);
+    if (this.leases.size) for (const part of batch.parts) for (const op of part.ops) endLease(this.leases, op);
+    return r;
+  }
+}
+
+const leaseKey = (k: RecipientKey) => `${k.queueId}\0${k.rcpt}`;
+
+/** A status change ends the recipient's lease (queue.ts). */
+function endLease(leases: Map<string, number>, op: WriteOp): void {
+  switch (op.op) {
+    case 'rcpt.status': case 'rcpt.defer': case 'rcpt.add': case 'queue.deliverLocal':
+      leases.delete(leaseKey(op));
+      break;
+    case 'queue.delete':
+      for (const k of leases.keys()) if (k.startsWith(`${op.id}\0`)) leases.delete(k);
+      break;
+    default:
   }
 }
