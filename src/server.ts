@@ -4,7 +4,8 @@ import type { Server, AddressInfo } from 'node:net';
 import type { Config, ListenAddress } from './config/types.js';
 import type { Context } from './context.js';
 import { Logger } from './log/logger.js';
-import { openStore, type Stores } from './store/open.js';
+import type { Stores } from './store/open.js';
+import { openConfiguredStore } from './store/configured.js';
 import { makeAuthenticator } from './auth/accounts.js';
 import { Spool } from './queue/spool.js';
 import { FastPath } from './queue/fast-path.js';
@@ -101,8 +102,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const inherited = await adoptInheritedSockets();
   const log = new Logger(config.hostname, config.log.level, config.log.file);
   mkdirSync(config.data_dir, { recursive: true });
-  const stores = openStore({
-    dataDir: config.data_dir,
+  const stores = await openConfiguredStore(config, {
     writer: 'thread',
     sweepOrphans: true,
     onFatal: opts.onStoreFailure ?? ((e) => {
@@ -136,6 +136,7 @@ function buildQueue(config: Config, log: Logger, stores: Stores, resolver: Addre
     queue, mailboxes, blobs, changes, signal, resolver, intake: spool, mime, log: log.child('local'), hostname: config.hostname,
     external,
     retry: { initial: ob.retry_initial * 1000, max: ob.retry_max * 1000, giveUp: ob.give_up * 1000 },
+    leaseMs: config.store.lease * 1000,
   });
   return { spool, manager, external };
 }

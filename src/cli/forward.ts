@@ -15,7 +15,7 @@ export async function forwardCommand(cfg: Config, args: string[]): Promise<numbe
   const [sub, who, ...targets] = args;
   if (!who || !['set', 'show', 'clear'].includes(sub)) throw new UsageError('use: correo forward set ADDRESS TARGET... | show ADDRESS | clear ADDRESS');
   const address = who.toLowerCase();
-  const stores = openCliStore(cfg);
+  const stores = await openCliStore(cfg);
   try {
     if (!(await stores.mailboxes.getUser(address))) throw new Error(`no user ${address}`);
   } finally {

@@ -62,7 +62,7 @@ async function password(opts: Record<string, string | true>, address: string): P
 
 async function userCommand(cfg: Config, args: string[], opts: Record<string, string | true>): Promise<number> {
   const [sub, who] = args;
-  const stores = openCliStore(cfg);
+  const stores = await openCliStore(cfg);
   const store = stores.mailboxes;
   try {
     switch (sub) {

@@ -34,7 +34,7 @@ export async function policyCommand(cfg: Config, args: string[], opts: Record<st
   // The same check as the server's start: a map it would refuse to start with is an error here too.
   checkNamedFiles(cfg);
   const maps = openMaps(cfg, null);
-  const stores = openCliStore(cfg);
+  const stores = await openCliStore(cfg);
   try {
     const resolver = new AddressResolver(cfg, (a) => stores.users.has(a), log, maps);
     const recipients = new LocalRecipients(resolver);

@@ -116,7 +116,7 @@ export async function queueListing(stores: Pick<Stores, 'queue'>, only?: (envelo
 
 export async function queueCommand(cfg: Config, args: string[]): Promise<number> {
   const [sub, id] = args;
-  const stores = openCliStore(cfg);
+  const stores = await openCliStore(cfg);
   try {
     switch (sub ?? 'list') {
       case 'list':

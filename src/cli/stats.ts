@@ -7,7 +7,7 @@ import { openCliStore } from './store.js';
  * with the recipients bounced and deferred, from the `stats` table the server keeps.
  */
 export async function statsCommand(cfg: Config): Promise<number> {
-  const stores = openCliStore(cfg);
+  const stores = await openCliStore(cfg);
   try {
     const rows = await stores.queue.stats();
     const by = new Map<string, Record<string, number>>();

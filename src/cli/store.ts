@@ -1,7 +1,8 @@
 import type { Config } from '../config/types.js';
-import { openStore, type Stores } from '../store/open.js';
+import { openConfiguredStore } from '../store/configured.js';
+import type { Stores } from '../store/open.js';
 
-/** The CLI's store: writes on this thread (a writer thread would cost more than a few writes save). */
-export function openCliStore(cfg: Config): Stores {
-  return openStore({ dataDir: cfg.data_dir, writer: 'inline' });
+/** The CLI's store: on SQLite, writes on this thread (a writer thread would cost more than a few writes save). */
+export function openCliStore(cfg: Config): Promise<Stores> {
+  return openConfiguredStore(cfg, { writer: 'inline' });
 }

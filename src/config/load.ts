@@ -88,6 +88,7 @@ const KNOWN: Record<string, Record<string, string> | string> = {
   dns: { servers: 'string[]', timeout: 'int' },
   auth: { plaintext_without_tls: 'bool', mechanisms: 'string[]', scram_iterations: 'int', cache_ttl: 'int' },
   storage: { min_free_bytes: 'int' },
+  store: { backend: 'string', url: 'string', password_file: 'string', node_id: 'string', blob_dir: 'string', pool_size: 'int', lease: 'int' },
 };
 
 export function parseListen(text: string): ListenAddress | string {
@@ -152,6 +153,7 @@ function defaults(dataDir: string): Omit<Config, 'file' | 'hostname'> {
     dns: { servers: [], timeout: 5000 },
     auth: { plaintext_without_tls: false, mechanisms: [...DEFAULT_MECHANISMS], scram_iterations: 10000, cache_ttl: 60 },
     storage: { min_free_bytes: 64 * 1024 * 1024 },
+    store: { backend: 'sqlite', url: null, password_file: null, node_id: null, blob_dir: null, pool_size: 10, lease: 300 },
   };
 }
 
@@ -253,6 +255,8 @@ export function parseConfig(text: string, path: string): Config {
       fail(['dns', 'servers'], `DNS server "${s}" must be an IP address, optionally with :PORT`);
     }
   }
+
+  checkStore(cfg, abs, fail);
 
   // Absent means "from the open-file limit" (src/net/fd-limit.ts), so it is not in RANGES.
   const lim = cfg.limits.max_connections;
@@ -380,4 +384,23 @@ function checkValue(
     }
   }
   throw new Error(`internal: unknown config type ${type}`);
+}
+
+/** [store]: the embedded SQLite store, or PostgreSQL for several nodes (docs/DECISIONS.md). */
+function checkStore(cfg: Config, abs: (p: string) => string, fail: (keyPath: string[], problem: string) => never): void {
+  const st = cfg.store;
+  if (st.backend !== 'sqlite' && st.backend !== 'postgresql') fail(['store', 'backend'], `backend must be "sqlite" or "postgresql", not "${st.backend}"`);
+  if (st.password_file) st.password_file = abs(st.password_file);
+  if (st.blob_dir) st.blob_dir = abs(st.blob_dir);
+  if (st.node_id !== null && !/^[A-Za-z0-9._-]{1,64}$/.test(st.node_id)) fail(['store', 'node_id'], `node_id "${st.node_id}" must be 1 to 64 of A-Z a-z 0-9 . _ -`);
+  if (st.backend === 'sqlite') return;
+  if (!st.url) fail(['store', 'url'], 'backend "postgresql" needs url = "postgres://USER@HOST:PORT/DATABASE"');
+  let u: URL;
+  try {
+    u = new URL(st.url!);
+  } catch {
+    return fail(['store', 'url'], `url "${st.url}" is not a URL (postgres://USER@HOST:PORT/DATABASE)`);
+  }
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') fail(['store', 'url'], `url must start with postgres:// or postgresql://, not ${u.protocol}//`);
+  if (u.password) fail(['store', 'url'], 'url must not hold the password: put it in password_file (mode 0600) or in PGPASSWORD');
 }

@@ -68,6 +68,8 @@ export const RANGES: Record<string, Range> = {
   'auth.scram_iterations': { min: 4096, max: 10_000_000, why: 'RFC 7677 4' },
   // 0 = no reserve: a full disk is still answered with 452 when a write fails.
   'storage.min_free_bytes': { min: 0, max: BIG },
+  'store.pool_size': { min: 1, max: 1000, why: 'a pool needs a connection' },
+  'store.lease': { min: 10, max: 86400, why: 'a lease renewed every third of it must outlast a slow database round trip' },
   // The connection layer (src/net/): a 0 would turn a timer off or refuse every client.
   ...connectionRanges(),
 };

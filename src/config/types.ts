@@ -315,6 +315,23 @@ export interface StorageConfig {
   min_free_bytes: number;
 }
 
+export interface StoreConfig {
+  /** "sqlite" (embedded, one node) or "postgresql" (several nodes on one database). */
+  backend: 'sqlite' | 'postgresql';
+  /** postgres://USER@HOST:PORT/DATABASE (no password in it). */
+  url: string | null;
+  /** First line: the database password; else PGPASSWORD / CORREO_PG_PASSWORD, else none. */
+  password_file: string | null;
+  /** This node's name, unique among the running nodes (leases and orphan sweeps name it); default host:pid. */
+  node_id: string | null;
+  /** Bodies as files in this directory, mounted by every node; default: in the database. */
+  blob_dir: string | null;
+  /** Connections of this node's pool. */
+  pool_size: number;
+  /** Seconds a claimed queue recipient stays with its node without a renewal (a dead node's come back after it). */
+  lease: number;
+}
+
 export interface Config {
   /** The file the config came from (for messages); null for built-in defaults. */
   file: string | null;
@@ -334,6 +351,7 @@ export interface Config {
   dns: DnsConfig;
   auth: AuthConfig;
   storage: StorageConfig;
+  store: StoreConfig;
   outbound: OutboundConfig;
   /** Signing domain -> selector and key. */
   dkim: Record<string, DkimDomainConfig>;

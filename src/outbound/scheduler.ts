@@ -99,6 +99,18 @@ export class OutboundScheduler {
 
   start(): void {
     this.kick();
+    // Deliveries still running keep their recipients: renewed well before the lease runs out.
+    this.renewal = setInterval(() => {
+      const keys = [...this.inFlight].map((k) => ({ queueId: k.slice(0, k.indexOf('\0')), rcpt: k.slice(k.indexOf('\0') + 1) }));
+      if (keys.length) void this.o.queue.renewLeases(keys, this.leaseMs).catch(() => undefined);
+    }, Math.max(1000, this.leaseMs / 3));
+    this.renewal.unref();
+  }
+
+  private renewal: NodeJS.Timeout | null = null;
+
+  private get leaseMs(): number {
+    return this.o.config.store.lease * 1000;
   }
 
   kick(): void {
@@ -113,6 +125,7 @@ export class OutboundScheduler {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.renewal) clearInterval(this.renewal);
     await this.worker.stop();
     for (const c of this.open) c.close();
     await Promise.race([Promise.allSettled([...this.jobs]), new Promise((r) => setTimeout(r, 5000).unref())]);
@@ -132,7 +145,8 @@ export class OutboundScheduler {
     // Oldest first, but at most enough rows per domain to fill its delivery slots: a backlog
     // for one slow domain must not hide the mail for every other domain behind it.
     const perDomain = (this.o.config.outbound.max_per_destination + 1) * MAX_RCPTS_PER_TRANSACTION;
-    const rows = (await this.o.queue.dueRemote(Date.now(), perDomain, SCAN_LIMIT)).filter((r) => !this.inFlight.has(`${r.queueId}\0${r.rcpt}`));
+    // Claimed (leased to this node): on several nodes, each due recipient goes to one of them.
+    const rows = (await this.o.queue.claimRemote(Date.now(), perDomain, SCAN_LIMIT, this.leaseMs)).filter((r) => !this.inFlight.has(`${r.queueId}\0${r.rcpt}`));
     if (!rows.length) return;
 
     const jobs: Job[] = [];
@@ -170,9 +184,12 @@ export class OutboundScheduler {
     if (toLocal.length) this.track(this.handToLocal(toLocal));
 
     const max = this.o.config.outbound;
+    const waiting: Row[] = [];
     for (const job of jobs) {
-      if (this.active >= max.max_total) break;
-      if ((this.perDest.get(job.dest) ?? 0) >= max.max_per_destination) continue;
+      if (this.active >= max.max_total || (this.perDest.get(job.dest) ?? 0) >= max.max_per_destination) {
+        waiting.push(...job.rows);
+        continue;
+      }
       this.active++;
       this.perDest.set(job.dest, (this.perDest.get(job.dest) ?? 0) + 1);
       for (const r of job.rows) this.inFlight.add(`${r.queueId}\0${r.rcpt}`);
@@ -183,10 +200,13 @@ export class OutboundScheduler {
           if (n) this.perDest.set(job.dest, n);
           else this.perDest.delete(job.dest);
           for (const r of job.rows) this.inFlight.delete(`${r.queueId}\0${r.rcpt}`);
-          this.kick();
+          // A job that ended without recording an outcome (a bug, an outage) gives its rows back.
+          void this.o.queue.renewLeases(job.rows, 0).catch(() => undefined).finally(() => this.kick());
         }),
       );
     }
+    // Claimed, but no delivery slot free: back to the queue for the next scan.
+    if (waiting.length) await this.o.queue.renewLeases(waiting, 0);
   }
 
   private track(p: Promise<void>): void {

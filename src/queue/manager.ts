@@ -61,7 +61,15 @@ export interface QueueManagerOptions {
    * retried like a 4xx reply ([outbound] retry_*), until the message is `giveUp` old.
    */
   retry: RetrySchedule;
+  /**
+   * How long a claimed recipient stays with this node (store/queue.ts claims): longer than a
+   * run of a batch can take; a node that dies leaves its recipients to the others after it.
+   */
+  leaseMs?: number;
 }
+
+/** Default lease of a claimed recipient ([store] lease). */
+export const DEFAULT_LEASE_MS = 300_000;
 
 /**
  * Moves queued messages to their destinations (DESIGN.md "the way a message travels"):
@@ -97,7 +105,8 @@ export class QueueManager {
   }
 
   private async runBatch(): Promise<number> {
-    const rows = await this.o.queue.duePending(Date.now(), BATCH);
+    // Claimed, not just read: on several nodes, each due recipient goes to one of them.
+    const rows = await this.o.queue.claimPending(Date.now(), BATCH, this.o.leaseMs ?? DEFAULT_LEASE_MS);
     if (!rows.length) return 0;
     const plans = await Promise.all(rows.map((row) => this.plan(row)));
     await this.o.mime.indexNow(plans.filter((p) => p.targets.some((t) => t.kind === 'local')).map((p) => p.row.blobId));
@@ -107,11 +116,13 @@ export class QueueManager {
     const result = parts.length ? await this.o.queue.commit({ durability: 'full', parts: parts.map((d) => d.part!) }) : { parts: [] };
     const delivered: { row: DueRecipient; user: string }[] = [];
     const failures: Failure[] = [];
+    const unrecorded: DueRecipient[] = [];
     let remote = false;
     parts.forEach((d, i) => {
       const r = result.parts[i];
       if (!r.ok) {
         this.o.log.error(d.plan.row.queueId, `to=<${d.plan.row.rcpt}>: cannot record the delivery, will retry: ${r.error.message}`);
+        unrecorded.push(d.plan.row);
         return;
       }
       delivered.push(...this.announce(d, r.results));
@@ -125,6 +136,8 @@ export class QueueManager {
       for (const [id, line] of d.logs) this.o.log.info(id, line);
       failures.push(...d.failures);
     }
+    // Their lease ends now: the next run tries them again, as before claims.
+    if (unrecorded.length) await this.o.queue.renewLeases(unrecorded, 0).catch(() => undefined);
     if (remote) this.o.signal.wake('remote');
     // DSNs first (they read the entries), then the failed marks and the removal of finished
     // entries in one commit.

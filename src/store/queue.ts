@@ -79,7 +79,7 @@ export interface QueueStore {
   claimPending(now: number, limit: number, leaseMs: number): Promise<DueRecipient[]>;
   /** Due remote recipients (as dueRemote) not leased, now leased to this node. */
   claimRemote(now: number, perDomain: number, limit: number, leaseMs: number): Promise<DueRecipient[]>;
-  /** Extends the leases this node holds on these recipients (a long delivery still running). */
+  /** Extends the leases this node holds on these recipients (a long delivery still running); 0 ends them. */
   renewLeases(keys: RecipientKey[], leaseMs: number): Promise<void>;
   /** The earliest next attempt of a recipient in `status` later than `after`, null when none. */
   nextAttempt(status: 'pending' | 'remote', after: number): Promise<number | null>;
