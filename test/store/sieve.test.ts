@@ -21,7 +21,7 @@ async function code(p: Promise<unknown>): Promise<string> {
  * durable memory of Sieve at delivery (vacation :days per sender).
  */
 for (const backend of backends) {
-  describe(`store conformance (${backend.name}): sieve scripts and memory`, { timeout: 30_000 }, () => {
+  describe(`store conformance (${backend.name}): sieve scripts and memory`, { timeout: 30_000, skip: backend.skip ?? false }, () => {
     test('scripts: put, list, get, one active, rename, delete; the RFC 5804 codes', () => withStore(backend, async (h) => {
       const { sieve } = h.stores;
       await h.store.createUser('usr1@example.test', 'hash');

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { PgMailboxOps } from './ops-mailbox.js';
 import { PgQueueOps } from './ops-queue.js';
+import { PgSieveOps } from './ops-sieve.js';
 import type { BatchResult, PartResult, WriteBatch, WriteOp } from '../batch.js';
 
 /** A batch's outcome: per part, and the bodies whose rows went (their bytes are removed after the commit). */
@@ -41,6 +42,7 @@ export async function runPgBatch(pool: pg.Pool, batch: WriteBatch): Promise<PgAp
 async function runParts(c: pg.PoolClient, batch: WriteBatch): Promise<PgAppliedBatch> {
   const mailboxes = new PgMailboxOps(c);
   const queue = new PgQueueOps(c, mailboxes);
+  const sieve = new PgSieveOps(c);
   const removedBlobs: string[] = [];
   const parts: PartResult[] = [];
   for (const part of batch.parts) {
@@ -48,7 +50,7 @@ async function runParts(c: pg.PoolClient, batch: WriteBatch): Promise<PgAppliedB
     await c.query('SAVEPOINT part');
     try {
       const results: unknown[] = [];
-      for (const op of part.ops) results.push(await apply(mailboxes, queue, op, (ids) => removed.push(...ids)));
+      for (const op of part.ops) results.push(await apply(mailboxes, queue, sieve, op, (ids) => removed.push(...ids)));
       await c.query('RELEASE SAVEPOINT part');
       removedBlobs.push(...removed);
       parts.push({ ok: true, results });
@@ -62,7 +64,7 @@ async function runParts(c: pg.PoolClient, batch: WriteBatch): Promise<PgAppliedB
   return { parts, removedBlobs };
 }
 
-function apply(m: PgMailboxOps, q: PgQueueOps, o: WriteOp, collect: (ids: string[]) => void): Promise<unknown> {
+function apply(m: PgMailboxOps, q: PgQueueOps, s: PgSieveOps, o: WriteOp, collect: (ids: string[]) => void): Promise<unknown> {
   switch (o.op) {
     case 'user.create': return m.createUser(o);
     case 'user.delete': return m.deleteUser(o, collect);
@@ -92,5 +94,10 @@ function apply(m: PgMailboxOps, q: PgQueueOps, o: WriteOp, collect: (ids: string
     case 'queue.delete': return q.delete(o, collect);
     case 'queue.hold': return q.hold(o);
     case 'stats.add': return q.addStats(o.counts);
+    case 'sieve.put': return s.put(o);
+    case 'sieve.activate': return s.activate(o);
+    case 'sieve.delete': return s.delete(o);
+    case 'sieve.rename': return s.rename(o);
+    case 'sieve.remember': return s.remember(o);
   }
 }

@@ -11,6 +11,8 @@ import type { Locks } from '../locks.js';
  */
 export class PgLocks implements Locks {
   private readonly held = new Map<string, string>();
+  /** Names whose database lock this node took (held also has those being asked for). */
+  private readonly taken = new Set<string>();
   private client: pg.Client | null = null;
   private connecting: Promise<pg.Client> | null = null;
   private closed = false;
@@ -28,7 +30,7 @@ export class PgLocks implements Locks {
       try {
         await c.connect();
         // Whatever this node still holds is taken again on the new session.
-        for (const name of this.held.keys()) await c.query('SELECT pg_try_advisory_lock(hashtextextended($1, 0))', [name]);
+        for (const name of this.taken) await c.query('SELECT pg_try_advisory_lock(hashtextextended($1, 0))', [name]);
         this.client = c;
         return c;
       } catch (e) {
@@ -50,7 +52,8 @@ export class PgLocks implements Locks {
     try {
       const c = await this.conn();
       const got = (await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', [name])).rows[0].ok;
-      if (!got) this.held.delete(name);
+      if (got) this.taken.add(name);
+      else this.held.delete(name);
       return got;
     } catch (e) {
       this.held.delete(name);
@@ -61,6 +64,7 @@ export class PgLocks implements Locks {
   async release(name: string, owner: string): Promise<void> {
     if (this.held.get(name) !== owner) return;
     this.held.delete(name);
+    this.taken.delete(name);
     const c = this.client;
     if (c) await c.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [name]).catch(() => undefined);
   }
@@ -70,6 +74,7 @@ export class PgLocks implements Locks {
     const c = this.client ?? (await this.connecting?.catch(() => null));
     this.client = null;
     this.held.clear();
+    this.taken.clear();
     await c?.end().catch(() => undefined);
   }
 }

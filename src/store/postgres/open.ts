@@ -8,6 +8,7 @@ import { PgQueue } from './queue.js';
 import { PgSecrets, PgUserDirectory } from './accounts.js';
 import { PgBlobStore } from './blobs.js';
 import { PgLocks } from './locks.js';
+import { PgSieve } from './sieve.js';
 import { PgListener, PgNotifier, PgQueueSignal } from './notify.js';
 import { FsBlobStore, type BlobStore } from '../blobs.js';
 import type { Stores } from '../open.js';
@@ -68,6 +69,7 @@ export async function openPostgresStore(o: OpenPgOptions): Promise<Stores> {
     queue: new PgQueue(pool, committer, node),
     secrets: new PgSecrets(pool, committer),
     users,
+    sieve: new PgSieve(pool, committer),
     blobs,
     locks,
     changes: new PgNotifier(listener),

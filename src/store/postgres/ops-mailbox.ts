@@ -56,7 +56,11 @@ export class PgMailboxOps {
     const addr = o.address.toLowerCase();
     const { id } = (await this.one<{ id: number }>('INSERT INTO users (address, password_hash, created) VALUES ($1, $2, $3) RETURNING id',
       [addr, o.passwordHash, o.created]))!;
-    for (const [name, use] of DEFAULT_MAILBOXES) await this.insMailbox(id, name, use);
+    for (const [name, use] of DEFAULT_MAILBOXES) {
+      await this.insMailbox(id, name, use);
+      // The default folders are subscribed; folders made later by CREATE are not (issue 10.1).
+      await this.setSubscribed({ op: 'subscription.set', userId: id, name, on: true });
+    }
     return { id, address: addr };
   }
 
@@ -106,14 +110,27 @@ export class PgMailboxOps {
       const p = parts.slice(0, i).join('/');
       if (p !== o.from && !(await this.mailboxExists(o.userId, p))) await this.insMailbox(o.userId, p, null);
     }
+    // substr counts characters (code points), as SQLite's does.
+    const len = [...o.from].length + 1;
     await this.c.query(
       `UPDATE mailboxes SET name = $1 || substr(name, $2) WHERE user_id = $3 AND (name = $4 OR substr(name, 1, $2) = $5)`,
-      [o.to, o.from.length + 1, o.userId, o.from, o.from + '/']);
+      [o.to, len, o.userId, o.from, o.from + '/']);
+    // The subscriptions of "from" and "from/..." follow the mailboxes (issue 10.1); one already
+    // held under the new name stays (SQLite's UPDATE OR REPLACE).
+    await this.c.query(
+      `DELETE FROM subscriptions s WHERE s.user_id = $3 AND (s.name = $4 OR substr(s.name, 1, $2) = $5)
+          AND EXISTS (SELECT 1 FROM subscriptions t WHERE t.user_id = $3 AND t.name = $1 || substr(s.name, $2))`,
+      [o.to, len, o.userId, o.from, o.from + '/']);
+    await this.c.query(
+      `UPDATE subscriptions SET name = $1 || substr(name, $2) WHERE user_id = $3 AND (name = $4 OR substr(name, 1, $2) = $5)`,
+      [o.to, len, o.userId, o.from, o.from + '/']);
   }
 
   async deleteMailbox(o: Op<'mailbox.delete'>, collect: (ids: string[]) => void): Promise<void> {
     await this.lockOwnerOf(o.mailboxId);
     const blobs = (await this.c.query<{ blob_id: string }>('DELETE FROM messages WHERE mailbox_id = $1 RETURNING blob_id', [o.mailboxId])).rows.map((r) => r.blob_id);
+    // Its owner's subscription goes with it (issue 10.1).
+    await this.c.query('DELETE FROM subscriptions s USING mailboxes b WHERE b.id = $1 AND s.user_id = b.user_id AND s.name = b.name', [o.mailboxId]);
     await this.c.query('DELETE FROM mailboxes WHERE id = $1', [o.mailboxId]);
     await this.collect(blobs, collect);
   }
