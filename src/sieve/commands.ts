@@ -1,6 +1,7 @@
 import type { Command } from './ast.js';
 import { addHeader, deleteHeader } from './editheader.js';
 import { Return, Stop, type Runtime } from './interpreter.js';
+import { isRedirectAddress } from './validate.js';
 import { buildVacation } from './vacation.js';
 import type { Flags, IncludeLocation } from './types.js';
 
@@ -47,11 +48,9 @@ function fileinto(rt: Runtime, c: Command): void {
 /** RFC 5228 4.2: the address must be a valid RFC 5322 addr-spec. */
 function redirect(rt: Runtime, c: Command): void {
   let address = rt.str(c.pos[0]).trim();
+  if (!isRedirectAddress(address)) rt.fail(`redirect: invalid address "${address.slice(0, 200)}"`);
   const angle = /^[^<>]*<([^<>]*)>\s*$/.exec(address);
   if (angle !== null) address = angle[1];
-  if (!/^[^\s@<>(),;:"\\[\]]+@[A-Za-z0-9.-]+$/.test(address) && !/^"[^"\\\r\n]*"@[A-Za-z0-9.-]+$/.test(address)) {
-    rt.fail(`redirect: invalid address "${address.slice(0, 200)}"`);
-  }
   rt.actions.redirect(address, c.tags.copy === true, rt.editedMessage());
 }
 

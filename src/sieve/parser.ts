@@ -66,7 +66,8 @@ class Parser {
 
   private command(depth: number): Command {
     const id = this.advance();
-    const { args, tests } = this.arguments(depth);
+    // test nesting is counted per command, apart from block nesting
+    const { args, tests } = this.arguments(0);
     let block: Command[] | null = null;
     if (this.isPunct(';')) {
       this.advance();

@@ -184,6 +184,10 @@ class Validator {
       }
     }
     if (c.name === 'vacation') this.vacationRules(c);
+    if (c.name === 'redirect') {
+      const to = str(c.pos[0]);
+      if (to !== undefined && !to.includes('${') && !isRedirectAddress(to)) this.error(c, `redirect: invalid address "${to.slice(0, 200)}"`);
+    }
     if (c.name === 'include') {
       const name = str(c.pos[0]);
       if (name !== undefined && (name === '' || /[/\0]/.test(name) || name.startsWith('.'))) {
@@ -278,6 +282,14 @@ class Validator {
       }
     }
   }
+}
+
+/** RFC 5228 4.2: an RFC 5322 addr-spec, optionally in angle brackets with a display name. */
+export function isRedirectAddress(s: string): boolean {
+  let a = s.trim();
+  const angle = /^[^<>]*<([^<>]*)>\s*$/.exec(a);
+  if (angle !== null) a = angle[1];
+  return /^[^\s@<>(),;:"\\[\]]+@[A-Za-z0-9.-]+$/.test(a) || /^"[^"\\\r\n]*"@[A-Za-z0-9.-]+$/.test(a);
 }
 
 function str(v: Value | undefined): string | undefined {
