@@ -1,3 +1,4 @@
+import { StoreUnavailableError } from '../store/types.js';
 import { createDeflateRaw, createInflateRaw, constants as zc, type DeflateRaw, type InflateRaw } from 'node:zlib';
 import type { Context } from '../context.js';
 import { LogLevel, type Logger } from '../log/logger.js';
@@ -281,6 +282,12 @@ export class Session implements Watcher, NetSession {
         if (!this.closed) await this.afterCommand(e.status === 'NO' && (uid || !NO_EXPUNGE.has(verb)));
         this.write([`${tag} ${e.status} ${e.code ? `[${e.code}] ` : ''}${e.message}\r\n`]);
         if (e.status === 'BAD') await this.badAnswer();
+        return;
+      }
+      if (e instanceof StoreUnavailableError) {
+        // RFC 5530 3: UNAVAILABLE, a temporary failure; the client may try again later.
+        this.log.warn(null, `${this.id}: ${verb}: ${e.message}`);
+        this.write([`${tag} NO [UNAVAILABLE] mail store temporarily unavailable, try again later\r\n`]);
         return;
       }
       this.log.error(null, `${this.id}: ${verb} failed: ${(e as Error).stack ?? e}`);

@@ -59,5 +59,6 @@ export const Reply = {
   tooManyFromAddress: '-ERR [SYS/TEMP] Too many connections from your address; try again later',
   tooManyErrors: '-ERR Too many errors, closing connection',
   internal: '-ERR [SYS/TEMP] Internal error, closing connection',
+  storeUnavailable: '-ERR [SYS/TEMP] Mail store temporarily unavailable, try again later',
   shuttingDown: '-ERR [SYS/TEMP] Server shutting down',
 } as const;

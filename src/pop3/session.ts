@@ -1,3 +1,4 @@
+import { StoreUnavailableError } from '../store/types.js';
 import type { Readable } from 'node:stream';
 import type { Context } from '../context.js';
 import type { Logger } from '../log/logger.js';
@@ -131,6 +132,13 @@ export class Session {
       if (this.closing || e instanceof ConnectionLost) {
         this.log.debug(this.id, `connection lost: ${(e as Error).message}`);
         this.close('disconnected');
+        return;
+      }
+      if (e instanceof StoreUnavailableError) {
+        // RFC 3206 4: SYS/TEMP, the client should try again later.
+        this.log.warn(this.id, `closing: ${e.message}`);
+        await this.reply(Reply.storeUnavailable).catch(() => {});
+        this.close('error');
         return;
       }
       this.log.error(this.id, `session error, closing: ${(e as Error).stack ?? e}`);

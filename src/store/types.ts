@@ -118,3 +118,15 @@ export interface Quota {
   bytes: number;
   messages: number;
 }
+
+/**
+ * The store cannot be reached right now (a networked backend's server is down or unreachable):
+ * a temporary condition, answered as one (SMTP 451 4.3.0, IMAP NO [UNAVAILABLE], POP3
+ * -ERR [SYS/TEMP]); the store reconnects by itself when the server is back.
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+  constructor(readonly detail: string) {
+    super(`the mail store is unavailable: ${detail}`);
+  }
+}

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { readFileSync } from 'node:fs';
+import { StoreUnavailableError } from '../types.js';
 
 /** Where the PostgreSQL store is and how to log in ([store] of the config). */
 export interface PgConnection {
@@ -44,12 +45,41 @@ export function clientConfig(c: PgConnection): pg.ClientConfig {
   };
 }
 
+/**
+ * The node's pool. Its connection failures come out as StoreUnavailableError (what the
+ * protocols answer with a temporary error), every other error as it is.
+ */
 export function newPool(c: PgConnection): pg.Pool {
   const pool = new pg.Pool({ ...clientConfig(c), max: c.poolSize ?? 10, idleTimeoutMillis: 30_000 });
   // An idle connection dropped by the server (restart, outage) must not crash the process:
   // the pool discards it and the next query opens a new one.
   pool.on('error', () => undefined);
+  const query = pool.query.bind(pool) as (...a: unknown[]) => Promise<unknown>;
+  const connect = pool.connect.bind(pool) as (cb?: unknown) => Promise<pg.PoolClient> | undefined;
+  Object.assign(pool, {
+    query: (...a: unknown[]) => query(...a).catch((e: unknown) => { throw unavailable(e); }),
+    // pg-pool's own query() calls connect with a callback: that form stays as it is.
+    connect: (cb?: unknown) => (cb ? connect(cb) : connect()!.then(wrapClient, (e: unknown) => { throw unavailable(e); })),
+  });
   return pool;
+}
+
+/** A pooled client whose failed queries say "unavailable" when the connection is the cause. */
+function wrapClient(c: pg.PoolClient): pg.PoolClient {
+  const query = c.query.bind(c) as (...a: unknown[]) => Promise<unknown>;
+  if (!(c as { correoWrapped?: boolean }).correoWrapped) {
+    // The pool itself calls query with a callback on the same client later: that form stays as it is.
+    Object.assign(c, {
+      correoWrapped: true,
+      query: (...a: unknown[]) => (typeof a[a.length - 1] === 'function' ? query(...a) : query(...a).catch((e: unknown) => { throw unavailable(e); })),
+    });
+  }
+  return c;
+}
+
+export function unavailable(e: unknown): unknown {
+  if (e instanceof StoreUnavailableError || !isConnectionError(e)) return e;
+  return new StoreUnavailableError(`PostgreSQL: ${(e as Error).message || (e as { code?: string }).code}`);
 }
 
 /** The URL with any password hidden, for messages. */
