@@ -6,6 +6,7 @@ import type { Intake } from './queue/types.js';
 import type { Logger } from './log/logger.js';
 import type { BlobStore } from './store/blobs.js';
 import type { Locks } from './store/locks.js';
+import type { SieveStore } from './store/sieve.js';
 import type { ChangeNotifier } from './store/notify.js';
 import type { Recipients } from './delivery/recipients.js';
 import type { Resolver } from './dns/resolver.js';
@@ -33,4 +34,6 @@ export interface Context {
   changes: ChangeNotifier;
   /** The POP3 maildrop lock. */
   locks: Locks;
+  /** Users' Sieve scripts (ManageSieve). */
+  sieve: SieveStore;
 }

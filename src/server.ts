@@ -27,6 +27,7 @@ import { Pickup } from './smtp/pickup.js';
 import { startPop3 } from './pop3/server.js';
 import { startImap } from './imap/server.js';
 import { startLmtp, startLmtpSocket } from './lmtp/server.js';
+import { startManageSieve } from './managesieve/server.js';
 import { DeliveryHelper } from './delivery/helper.js';
 import { isRoot, type SystemUser } from './privileges/passwd.js';
 import { checkReachable, dropRoot, serverUser } from './privileges/drop.js';
@@ -160,6 +161,7 @@ async function buildContext(config: Config, log: Logger, stores: Stores, resolve
     tls: () => tls.current(),
     changes: stores.changes,
     locks: stores.locks,
+    sieve: stores.sieve,
     senders: new SenderRules({
       config,
       resolve: (a) => resolver.resolveSync(a),
@@ -196,6 +198,8 @@ async function openListeners(ctx: Context): Promise<{ servers: Server[]; listeni
     }
     // RFC 2033 LMTP: another MTA delivering into the store (S29).
     for (const l of config.lmtp.listen) bound('lmtp', await startLmtp(ctx, l).catch((e) => { throw bindError('lmtp', l, e as NodeJS.ErrnoException); }));
+    // RFC 5804 ManageSieve (4190).
+    for (const l of config.managesieve.listen) bound('managesieve', await startManageSieve(ctx, ctx.sieve, l).catch((e) => { throw bindError('managesieve', l, e as NodeJS.ErrnoException); }));
     if (config.lmtp.socket) {
       servers.push(await startLmtpSocket(ctx, config.lmtp.socket));
       log.notice(null, `listening: lmtp on ${config.lmtp.socket}`);

@@ -53,6 +53,7 @@ always_add_domain = true              # S23: "user" becomes user@ the first doma
 #program_dir = "/etc/correo/smrsh"   # the only programs that may run (smrsh); unset: none
 program_user = "nobody"               # programs of the aliases file and forward lists run as this user
 #file_dirs = ["/var/mail/archive"]    # /file targets of the aliases file only inside these; unset: none
+recipient_delimiter = "+"             # user+detail@ reaches user when nothing has the full address; "" = off
 
 [sendmail]                            # the local sendmail/mailq commands (S31)
 trusted_users = ["root"]              # S24: may set any sender with -f (the server's own user too)
@@ -87,6 +88,20 @@ max_errors = 10
 max_connections = 1000
 max_connections_per_address = 20      # beyond it -ERR [SYS/TEMP]
 max_connection_rate = 600
+
+[managesieve]                         # RFC 5804: users upload Sieve filters (sieve-connect, sieveshell, Roundcube)
+listen = ["127.0.0.1:${p(4190)}"]           # STARTTLS offered; no plaintext password before it
+login_timeout = 120
+max_connections = 500
+max_connections_per_address = 20
+
+[sieve]                               # filters at delivery (RFC 5228)
+max_script_size = 262144              # octets of one script (QUOTA/MAXSIZE)
+max_scripts = 20                      # scripts per user (QUOTA/MAXSCRIPTS)
+max_actions = 32                      # actions one run may take; past it the message is kept
+max_redirects = 4                     # redirects one run may make
+#before = "/etc/correo/sieve/before.sieve"  # run for every user before their own script (sieve_before)
+#after = "/etc/correo/sieve/after.sieve"    # ... and after it (sieve_after)
 
 [limits]                              # all services together (loopback clients are not exempt)
 #max_connections = 19000              # default: the open-file limit (ulimit -n) less reserved_fds

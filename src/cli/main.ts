@@ -38,6 +38,10 @@ const USAGE = `usage: correo COMMAND [--config FILE] ...
                                       accepted, 1 refused); nothing is sent
   forward set ADDRESS TARGET...       a user's forward list (like ~/.forward); also
   forward show|clear ADDRESS          "\ADDRESS" to keep a copy, "|program" (sandboxed)
+  sieve put USER FILE [NAME]          store a Sieve script (checked; NAME: FILE without .sieve)
+  sieve get|activate|delete USER NAME  print / make active / remove one script
+  sieve list|deactivate USER          a user's scripts (the active one marked) / none active
+  sieve check USER FILE               check a script's syntax (FILE:LINE:COLUMN errors)
   sendmail [-t] [-i] [-f ADDR] [-F NAME] [-bs|-bp] [RCPT...]
                                       the local sendmail command (also installed as
                                       "sendmail"); "mailq" = sendmail -bp
@@ -197,6 +201,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./policy.js')).policyCommand(loadConfig(findConfigFile(cfgFile)), positional, options);
       case 'forward':
         return await (await import('./forward.js')).forwardCommand(serverUserConfig(cfgFile), positional);
+      case 'sieve':
+        return await (await import('./sieve.js')).sieveCommand(serverUserConfig(cfgFile), positional);
       case 'aliases':
       case 'newaliases':
         return aliasesCommand(loadConfig(findConfigFile(cfgFile)));

@@ -74,8 +74,13 @@ const KNOWN: Record<string, Record<string, string> | string> = {
     greylist: 'bool', greylist_delay: 'int', greylist_retry_window: 'int', greylist_expire: 'int',
   },
   auth_checks: { enabled: 'bool', dmarc_reject: 'bool', dmarc_quarantine: 'bool', spf_reject: 'bool', domains: 'dmarc-domains', timeout: 'int' },
-  delivery: { program_dir: 'string', program_user: 'string', program_timeout: 'int', file_dirs: 'string[]', forward_dir: 'string', local_mailer: 'string' },
+  delivery: { program_dir: 'string', program_user: 'string', program_timeout: 'int', file_dirs: 'string[]', forward_dir: 'string', local_mailer: 'string', recipient_delimiter: 'string' },
   lmtp: { listen: 'listen', socket: 'string', max_connections: 'int' },
+  managesieve: { listen: 'listen', idle_timeout: 'int', login_timeout: 'int', command_timeout: 'int', max_errors: 'int', max_connections: 'int', max_connections_per_address: 'int', max_connection_rate: 'int' },
+  sieve: {
+    max_script_size: 'int', max_scripts: 'int', max_actions: 'int', max_redirects: 'int', max_run_time: 'int',
+    before: 'string', after: 'string', vacation_min_period: 'int', vacation_max_period: 'int',
+  },
   limits: { max_connections: 'int', reserved_fds: 'int' },
   server: { user: 'string' },
   outbound: {
@@ -139,8 +144,18 @@ function defaults(dataDir: string): Omit<Config, 'file' | 'hostname'> {
       greylist: false, greylist_delay: 300, greylist_retry_window: 4 * 3600, greylist_expire: 35 * 86400,
     },
     auth_checks: { enabled: true, dmarc_reject: true, dmarc_quarantine: true, spf_reject: false, domains: {}, timeout: 10000 },
-    delivery: { program_dir: null, program_user: 'nobody', program_timeout: 60, file_dirs: [], forward_dir: join(dataDir, 'forward'), local_mailer: null },
+    delivery: { program_dir: null, program_user: 'nobody', program_timeout: 60, file_dirs: [], forward_dir: join(dataDir, 'forward'), local_mailer: null, recipient_delimiter: '+' },
     lmtp: { listen: [], socket: null, max_connections: 100 },
+    managesieve: {
+      // Off unless configured (`correo init` writes 127.0.0.1:4190): a config written before
+      // ManageSieve existed does not grow a listener on upgrade (docs/DECISIONS.md).
+      listen: [], idle_timeout: 1800, login_timeout: 120, command_timeout: 60, max_errors: 10,
+      max_connections: 500, max_connections_per_address: 20, max_connection_rate: 600,
+    },
+    sieve: {
+      max_script_size: 256 * 1024, max_scripts: 20, max_actions: 32, max_redirects: 4, max_run_time: 2000,
+      before: null, after: null, vacation_min_period: 86400, vacation_max_period: 90 * 86400,
+    },
     limits: { max_connections: null, reserved_fds: 256 },
     server: { user: 'correo' },
     outbound: {
@@ -237,12 +252,18 @@ export function parseConfig(text: string, path: string): Config {
   dl.forward_dir = abs(dl.forward_dir);
   if (!/^[a-z_][a-z0-9_-]*\$?$/i.test(dl.program_user)) fail(['delivery', 'program_user'], `program_user "${dl.program_user}" is not a user name`);
   dl.file_dirs = dl.file_dirs.map(abs);
+  if (dl.recipient_delimiter.length > 1 || /[@\s"\\]/.test(dl.recipient_delimiter)) {
+    fail(['delivery', 'recipient_delimiter'], `recipient_delimiter must be one character other than @, a space, " or \\ (or "" for none), not "${dl.recipient_delimiter}"`);
+  }
   const USER = /^[a-z_][a-z0-9_-]*\$?$/i;
   if (!USER.test(cfg.server.user)) fail(['server', 'user'], `user "${cfg.server.user}" is not a user name`);
   // Dropping root is the point of the setting; programs and files must never run as root either.
   if (cfg.server.user === 'root') fail(['server', 'user'], 'user must not be root: the server drops root after binding its ports');
   if (dl.program_user === 'root') fail(['delivery', 'program_user'], 'program_user must not be root');
   if (cfg.lmtp.socket) cfg.lmtp.socket = abs(cfg.lmtp.socket);
+  if (cfg.sieve.before) cfg.sieve.before = abs(cfg.sieve.before);
+  if (cfg.sieve.after) cfg.sieve.after = abs(cfg.sieve.after);
+  if (cfg.sieve.vacation_max_period < cfg.sieve.vacation_min_period) fail(['sieve', 'vacation_max_period'], 'vacation_max_period is smaller than vacation_min_period');
   const ob = cfg.outbound;
   if (!['none', 'opportunistic', 'required'].includes(ob.smart_host_tls)) fail(['outbound', 'smart_host_tls'], `smart_host_tls must be "none", "opportunistic" or "required", not "${ob.smart_host_tls}"`);
   if (ob.smart_host !== null && !/^(\[[^\]\s]+\]|[^\s:\[\]]+)(:\d{1,5})?$/.test(ob.smart_host)) fail(['outbound', 'smart_host'], `smart_host "${ob.smart_host}" is not "[host]:port", "[host]", "host" or "host:port"`);

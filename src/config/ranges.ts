@@ -70,6 +70,13 @@ export const RANGES: Record<string, Range> = {
   'storage.min_free_bytes': { min: 0, max: BIG },
   'store.pool_size': { min: 1, max: 1000, why: 'a pool needs a connection' },
   'store.lease': { min: 10, max: 86400, why: 'a lease renewed every third of it must outlast a slow database round trip' },
+  'sieve.max_script_size': { min: 1024, max: 64 * 1_048_576, why: 'octets' },
+  'sieve.max_scripts': { min: 1, max: 10_000 },
+  'sieve.max_actions': { min: 1, max: 10_000 },
+  'sieve.max_redirects': { min: 0, max: 100 },
+  'sieve.max_run_time': { min: 1, max: 600_000, why: 'milliseconds' },
+  'sieve.vacation_min_period': { min: 1, max: DURATION, why: 'seconds (RFC 6131 allows :seconds down to 1)' },
+  'sieve.vacation_max_period': { min: 1, max: DURATION },
   // The connection layer (src/net/): a 0 would turn a timer off or refuse every client.
   ...connectionRanges(),
 };
@@ -86,10 +93,11 @@ function connectionRanges(): Record<string, Range> {
     'lmtp.max_connections': budget,
     'limits.reserved_fds': { min: 16, max: 1_000_000, why: 'descriptors for the queue, the database and outbound mail' },
   };
-  for (const service of ['smtp', 'submission', 'imap', 'pop3']) {
+  for (const service of ['smtp', 'submission', 'imap', 'pop3', 'managesieve']) {
     for (const k of ['max_connections', 'max_connections_per_address', 'max_connection_rate']) out[`${service}.${k}`] = budget;
   }
-  for (const service of ['imap', 'pop3']) {
+  for (const service of ['imap', 'pop3', 'managesieve']) {
+    out[`${service}.idle_timeout`] = timer;
     out[`${service}.login_timeout`] = timer;
     out[`${service}.command_timeout`] = timer;
     out[`${service}.max_errors`] = { min: 1, max: 1_000_000, why: OFF };

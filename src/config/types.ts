@@ -234,6 +234,11 @@ export interface DeliveryConfig {
    * |program target) instead of the store; $u = local part, $d = domain, $a = address.
    */
   local_mailer: string | null;
+  /**
+   * Plus addressing: `user+detail@domain` reaches `user` when no alias, virtusertable entry or
+   * user has the full address (sendmail, Postfix, Dovecot, Cyrus). "" turns it off.
+   */
+  recipient_delimiter: string;
 }
 
 /** RFC 2033 LMTP: another MTA delivering into Correo's store. */
@@ -243,6 +248,33 @@ export interface LmtpConfig {
   socket: string | null;
   /** LMTP clients are trusted local MTAs: one budget, no per-address or rate limit. Timers as [smtp]. */
   max_connections: number;
+}
+
+/** RFC 5804 ManageSieve (port 4190): users upload their Sieve scripts. STARTTLS on every listener. */
+export interface ManageSieveConfig extends ConnectionBudgetConfig, SessionLimitsConfig {
+  listen: ListenAddress[];
+}
+
+/** Sieve at delivery (RFC 5228) and the scripts users may keep. */
+export interface SieveConfig {
+  /** Octets of one script (RFC 5804 QUOTA/MAXSIZE). */
+  max_script_size: number;
+  /** Scripts one user may keep (RFC 5804 QUOTA/MAXSCRIPTS). */
+  max_scripts: number;
+  /** Actions one run may take; past it the message is kept and the log says why. */
+  max_actions: number;
+  /** Redirects one run may make (RFC 5228 4.2 lets a server limit them). */
+  max_redirects: number;
+  /** Milliseconds of one run (the interpreter's own clock; a run past it keeps the message). */
+  max_run_time: number;
+  /** A script run for every local recipient before the user's (Dovecot's sieve_before); null: none. */
+  before: string | null;
+  /** ... and after it (sieve_after), unless the user's script stopped; null: none. */
+  after: string | null;
+  /** Vacation replies to one sender are at least this many seconds apart (RFC 5230 4.1, RFC 6131). */
+  vacation_min_period: number;
+  /** ... and at most this many. */
+  vacation_max_period: number;
 }
 
 /** What all services together may hold (src/net/fd-limit.ts). */
@@ -359,6 +391,8 @@ export interface Config {
   auth_checks: AuthChecksConfig;
   delivery: DeliveryConfig;
   lmtp: LmtpConfig;
+  managesieve: ManageSieveConfig;
+  sieve: SieveConfig;
   limits: LimitsConfig;
   server: ServerConfig;
 }

@@ -9,7 +9,7 @@ import { readIncludeFile } from './include-file.js';
 import { decideRunAs } from './run-as.js';
 
 /** Where one envelope recipient ends up after alias expansion. */
-export type Target = { kind: 'local'; user: string } | { kind: 'remote'; address: string };
+export type Target = { kind: 'local'; user: string; detail?: string } | { kind: 'remote'; address: string };
 
 /**
  * A delivery that leaves the store (S16, S19): a program fed the message, or a file the
@@ -107,7 +107,24 @@ export class AddressResolver {
     return out;
   }
 
-  private expand(address: string, depth: number, seen: Set<string>, out: Resolution): void {
+  /**
+   * Plus addressing ([delivery] recipient_delimiter): "user+detail" -> user and detail (RFC 5233
+   * calls them :user and :detail). Only tried once the full address found nothing.
+   */
+  private subaddress(local: string): { base: string; detail: string } | null {
+    const d = this.config.delivery.recipient_delimiter;
+    const at = d ? local.indexOf(d) : -1;
+    return at > 0 ? { base: local.slice(0, at), detail: local.slice(at + d.length) } : null;
+  }
+
+  /** Nothing has the full address: its base address, if it has a detail, else a problem. */
+  private unknown(address: string, local: string, domain: string, depth: number, seen: Set<string>, out: Resolution): void {
+    const sub = this.subaddress(local);
+    if (sub) this.expand(`${sub.base}@${domain}`, depth + 1, seen, out, sub.detail);
+    else out.problems.push({ address, text: 'no such user here' });
+  }
+
+  private expand(address: string, depth: number, seen: Set<string>, out: Resolution, detail?: string): void {
     if (depth >= MAX_DEPTH) {
       out.problems.push({ address, text: `alias nesting deeper than ${MAX_DEPTH} (a loop?)`, reply: { code: 554, enhanced: '5.4.6', text: 'Alias loop' } });
       return;
@@ -116,8 +133,13 @@ export class AddressResolver {
     if (address.startsWith('\\')) {
       const direct = address.slice(1);
       const key = direct.toLowerCase();
-      if (this.userExists(key)) this.deliverLocal(key, out);
-      else out.problems.push({ address: direct, text: 'no such user here' });
+      if (this.userExists(key)) this.deliverLocal(key, out, detail);
+      else {
+        const sub = this.subaddress(splitAddress(direct).local);
+        const base = sub ? `${sub.base}@${splitAddress(key).domain}` : '';
+        if (sub && this.userExists(base)) this.deliverLocal(base, out, sub.detail);
+        else out.problems.push({ address: direct, text: 'no such user here' });
+      }
       return;
     }
     const { local, domain } = splitAddress(address);
@@ -135,7 +157,7 @@ export class AddressResolver {
       return;
     }
     if (!this.isHomeDomain(domain)) {
-      out.problems.push({ address, text: 'no such user here' });
+      this.unknown(address, local, domain, depth, seen, out);
       return;
     }
 
@@ -167,7 +189,7 @@ export class AddressResolver {
         }
         return;
       }
-      this.deliverLocal(key, out);
+      this.deliverLocal(key, out, detail);
       return;
     }
     // Mail for root (postmaster's default target) goes to the configured admins.
@@ -176,14 +198,14 @@ export class AddressResolver {
       for (const a of this.config.admins) this.expand(a, depth + 1, seen, out);
       return;
     }
-    out.problems.push({ address, text: 'no such user here' });
+    this.unknown(address, local, domain, depth, seen, out);
   }
 
   /** Into the user's mailbox, or through the configured local mailer (S29 local_procmail). */
-  private deliverLocal(user: string, out: Resolution): void {
+  private deliverLocal(user: string, out: Resolution, detail?: string): void {
     const mailer = this.config.delivery.local_mailer;
     if (!mailer) {
-      out.targets.push({ kind: 'local', user });
+      out.targets.push(detail === undefined ? { kind: 'local', user } : { kind: 'local', user, detail });
       return;
     }
     const { local, domain } = splitAddress(user);

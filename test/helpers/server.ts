@@ -24,6 +24,7 @@ export const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/c
 export interface Ports {
   smtp: number; submission: number; submissions: number;
   imap: number; imaps: number; pop3: number; pop3s: number;
+  managesieve: number;
 }
 
 export interface CliResult { code: number | null; stdout: string; stderr: string }
@@ -117,6 +118,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       submission: { listen: any, listen_tls: any },
       imap: { listen: any, listen_tls: any },
       pop3: { listen: any, listen_tls: any },
+      managesieve: { listen: any },
       log: { level: 20, file: join(dir, 'mail.log') },
       dns: { servers: [dns.server], timeout: 1000 },
       storage: { min_free_bytes: 0 },
@@ -146,7 +148,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
         return undefined;
       }
     }, 30_000, child, () => stderr);
-    for (const k of ['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s'] as const) ports[k] = info[k]?.[0]?.port ?? 0;
+    for (const k of ['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'managesieve'] as const) ports[k] = info[k]?.[0]?.port ?? 0;
     server.pid = child.pid!;
   };
 
