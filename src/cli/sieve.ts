@@ -41,7 +41,7 @@ export async function sieveCommand(cfg: Config, args: string[]): Promise<number>
     console.log(`${arg}: OK`);
     return 0;
   }
-  const stores = openCliStore(cfg);
+  const stores = await openCliStore(cfg);
   try {
     if (!(await stores.mailboxes.getUser(user))) throw new Error(`no user ${user}`);
     const s = stores.sieve;
