@@ -30,6 +30,7 @@ const USAGE = `usage: correo COMMAND [--config FILE] ...
   queue show|delete|hold|release ID   one message: details / remove (no bounce) / stop / resume
   queue flush                         retry every waiting recipient now
   stats                               messages and bytes received and delivered (mailstats)
+  store migrate --to URL|sqlite:DIR   copy the stopped server's store to PostgreSQL (postgres://USER@HOST/DB) or back, and verify
   dkim keygen DOMAIN [--selector S] [--algorithm rsa|ed25519]
                                       make a DKIM key; prints the DNS record to publish
   dkim record DOMAIN [--selector S]   print the DNS record of an existing key
@@ -195,6 +196,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./queue.js')).queueCommand(serverUserConfig(cfgFile), positional);
       case 'stats':
         return await (await import('./stats.js')).statsCommand(serverUserConfig(cfgFile));
+      case 'store':
+        return await (await import('./store-migrate.js')).storeCommand(serverUserConfig(cfgFile), positional, options);
       case 'dkim':
         return (await import('./dkim.js')).dkimCommand(loadConfig(findConfigFile(cfgFile)), positional, options);
       case 'policy':
