@@ -5,6 +5,7 @@ import type { Authenticator } from './auth/types.js';
 import type { Intake } from './queue/types.js';
 import type { Logger } from './log/logger.js';
 import type { BlobStore } from './store/blobs.js';
+import type { SearchIndex } from './store/search.js';
 import type { Locks } from './store/locks.js';
 import type { SieveStore } from './store/sieve.js';
 import type { ChangeNotifier } from './store/notify.js';
@@ -18,6 +19,8 @@ export interface Context {
   config: Config;
   log: Logger;
   store: Store;
+  /** The full-text index (IMAP SEARCH reads only the candidates it gives). */
+  search: SearchIndex;
   blobs: BlobStore;
   auth: Authenticator;
   intake: Intake;

@@ -10,6 +10,7 @@ import { makeAuthenticator } from './auth/accounts.js';
 import { Spool } from './queue/spool.js';
 import { FastPath } from './queue/fast-path.js';
 import { MimeIndexer } from './queue/mime-index.js';
+import { TextBackfill } from './queue/text-index.js';
 import { QueueManager } from './queue/manager.js';
 import { OutboundScheduler } from './outbound/scheduler.js';
 import { selfCheck } from './outbound/self.js';
@@ -152,6 +153,7 @@ async function buildContext(config: Config, log: Logger, stores: Stores, resolve
     config,
     log,
     store: stores.mailboxes,
+    search: stores.search,
     blobs: stores.blobs,
     auth: makeAuthenticator(config, stores.mailboxes, stores.secrets, log.child('auth')),
     intake: spool,
@@ -241,6 +243,9 @@ async function startServices(config: Config, log: Logger, stores: Stores, privs:
   // S31: messages the local sendmail command left in the maildrop.
   const pickup = new Pickup(ctx, config.sendmail.maildrop, log.child('pickup'));
   pickup.start();
+  // Issue 10: bodies stored before the full-text index (or left without an entry) indexed now.
+  const backfill = new TextBackfill(stores.search, stores.mailboxes, stores.blobs, stores.queue, log.child('local'));
+  backfill.start();
   // mailq for local users who cannot read the database: their own messages only.
   const everything = (uid: number) => uid === 0 || uid === process.getuid?.();
   const showq = await startShowq(config.sendmail.maildrop, (uid) => queueListing(stores, everything(uid) ? undefined : (e) => e.localUid === uid), log.child('showq'));
@@ -254,6 +259,7 @@ async function startServices(config: Config, log: Logger, stores: Stores, privs:
     },
     async close() {
       await pickup.stop();
+      await backfill.stop();
       await manager.stop();
       showq.close();
       await outbound.stop();

@@ -3,11 +3,8 @@ import type { ViewMessage } from './selected.js';
 import type { Section } from './commands/fetch.js';
 import { no } from './errors.js';
 import { parseMessage } from '../mime/parse.js';
-import { MIME_TREE_VERSION, type MimePart, type MimeTree } from '../mime/types.js';
+import { MIME_TREE_VERSION, type MimeTree } from '../mime/types.js';
 import { binary, bodyStructure, envelope, section, sectionBytes } from '../mime/imap.js';
-import { decodeTransfer } from '../mime/transfer.js';
-import { paramValue } from '../mime/params.js';
-import { bodyText as partText, decodeEncodedWords } from '../mime/text.js';
 import type { Store } from '../store/types.js';
 import type { BlobStore } from '../store/blobs.js';
 
@@ -117,34 +114,4 @@ export async function sectionRange(s: Session, m: ViewMessage, sec: Section): Pr
   if (r.kind === 'range') return { start: r.start, end: r.end };
   const header = await s.ctx.blobs.slice(m.blobId, r.start, r.end);
   return { bytes: sectionBytes(header, { ...r, start: 0, end: header.length }) };
-}
-
-/**
- * SEARCH BODY text: every leaf part's body with its transfer encoding undone and its charset
- * decoded, part headers' encoded words too (file names are searchable), as Dovecot does.
- */
-export function searchableBody(tree: MimeTree, raw: Buffer): string {
-  const out: string[] = [];
-  const walk = (p: MimePart, depth: number) => {
-    if (depth > 50) return;
-    if (depth > 0 && p.hs < p.bs) out.push(decodeEncodedWords(raw.toString('latin1', p.hs, p.bs)));
-    if (p.parts) {
-      for (const c of p.parts) walk(c, depth + 1);
-      return;
-    }
-    if (p.message) {
-      walk(p.message, depth + 1);
-      return;
-    }
-    const body = raw.subarray(p.bs, p.be);
-    let data: Buffer = body;
-    try {
-      data = decodeTransfer(body, p.encoding, false) ?? body;
-    } catch {
-      data = body;
-    }
-    out.push(partText(data, p.type === 'text' ? paramValue(p.params, 'charset') : undefined));
-  };
-  walk(tree.root, 0);
-  return out.join('\n');
 }

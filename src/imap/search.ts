@@ -5,15 +5,14 @@ import type { SelectedMailbox, ViewMessage } from './selected.js';
 import { inRanges, resolveRanges, type SequenceSet } from './sequence.js';
 import { headerEnd } from './message.js';
 import { headerValues } from './text.js';
-import { searchableBody } from './mimeview.js';
+import { foldSearch, searchableBody } from '../mime/search-text.js';
+import { MIN_NEEDLE, type TextQuery } from '../store/search.js';
 import type { MimeEnvelopeFields, MimeTree } from '../mime/types.js';
-import { decodeEncodedWords, foldCase } from '../mime/text.js';
+import { decodeEncodedWords } from '../mime/text.js';
 import { parseMessageDate } from '../mime/date.js';
 
-/** Case-folded (i;unicode-casemap-like), white space runs as one space (as Dovecot compares). */
-function fold(s: string): string {
-  return foldCase(s).replace(/\s+/g, ' ');
-}
+/** Case and accents folded, white space runs as one space (as Dovecot compares); the index folds alike. */
+const fold = foldSearch;
 
 /** A search key (RFC 9051 6.4.4, RFC 7162 3.1.5 MODSEQ, RFC 5182 "$"). */
 export type Key =
@@ -221,12 +220,41 @@ export async function matches(key: Key, m: ViewMessage, i: number, c: Content | 
   }
 }
 
-/** Runs a search over the selected mailbox; returns matching indexes (0-based). */
-export async function runSearch(p: SearchProgram, box: SelectedMailbox, saved: number[] | null, read: (m: ViewMessage) => Promise<Buffer>, tree: (m: ViewMessage) => Promise<MimeTree>): Promise<number[]> {
+/**
+ * A condition on the indexed text that every message matching `key` meets (null: none), for
+ * the full-text index to narrow the messages the matcher reads (src/store/search.ts). Only
+ * what is necessary: NOT gives nothing, an OR only when both sides give something, and a
+ * needle under MIN_NEEDLE characters nothing.
+ */
+export function textQuery(key: Key): TextQuery | null {
+  switch (key.k) {
+    case 'header': case 'body': case 'text': {
+      if ([...key.text].length < MIN_NEEDLE) return null;
+      return { k: 'contains', field: key.k === 'header' ? 'header' : key.k === 'body' ? 'body' : 'any', text: key.text };
+    }
+    case 'and': {
+      const qs = key.keys.map(textQuery).filter((q): q is TextQuery => q !== null);
+      return qs.length === 0 ? null : qs.length === 1 ? qs[0] : { k: 'and', qs };
+    }
+    case 'or': {
+      const a = textQuery(key.a);
+      const b = a && textQuery(key.b);
+      return a && b ? { k: 'or', qs: [a, b] } : null;
+    }
+    default: return null;
+  }
+}
+
+/**
+ * Runs a search over the selected mailbox; returns matching indexes (0-based). `candidates`
+ * (UIDs from the full-text index for textQuery(p.key)): messages outside it cannot match.
+ */
+export async function runSearch(p: SearchProgram, box: SelectedMailbox, saved: number[] | null, read: (m: ViewMessage) => Promise<Buffer>, tree: (m: ViewMessage) => Promise<MimeTree>, candidates: Set<number> | null = null): Promise<number[]> {
   const env: EvalEnv = { box, saved, maxSeq: box.exists, maxUid: box.maxUid };
   const out: number[] = [];
   for (let i = 0; i < box.exists; i++) {
     const m = box.msg(i);
+    if (candidates && !candidates.has(m.uid)) continue;
     if (m.expunged && p.content) {
       // Its file may be gone; it cannot match content keys.
       try {

@@ -69,6 +69,9 @@ export class FastPath {
     for (const rcpt of localOnly) ops.push({ op: 'rcpt.status', queueId, rcpt, status: 'done', from: ['pending'], attempt: true });
     for (const rcpt of remote) ops.push({ op: 'rcpt.status', queueId, rcpt, status: 'remote', from: ['pending'] });
     ops.push({ op: 'queue.finish', queueIds: [queueId] });
+    // The MIME tree and the full-text entry commit with the appends (announce() then finds
+    // the tree stored and parses nothing).
+    if (appended.length) ops.push(...(await this.o.mime.inlineOps(queueId, size)));
     return { ops, announce: (results) => this.announce(queueId, size, envelope, now, appended.map((a) => ({ ...a, uid: (results[a.index] as MessageRecord).uid })), remote) };
   }
 

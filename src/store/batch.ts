@@ -1,6 +1,7 @@
 import type { AppendRequest, CopyResult, FlagFilter, FlagOp, FlagResult, Mailbox, MessageRecord, User } from './types.js';
 import type { RecipientStatus } from './queue.js';
 import type { SieveQuota } from './sieve.js';
+import type { IndexedText } from './search.js';
 
 /**
  * A write batch: changes to the mailboxes and the queue that commit together, as DATA (plain,
@@ -75,6 +76,11 @@ export type WriteOp =
   /** -> CopyResult; throws QuotaExceededError */
   | { op: 'message.copy'; from: number; uids: number[]; to: number; move: boolean; keep?: FlagFilter }
   | { op: 'blob.mime'; items: [blobId: string, mime: string][] }
+  /**
+   * Full-text index entries of bodies (src/store/search.ts); null marks a body that cannot be
+   * indexed (it stays a candidate of every text search). A body's row must exist.
+   */
+  | { op: 'blob.text'; items: [blobId: string, text: IndexedText | null][] }
   /** Drops rows of bodies no message and no queue entry refers to; their files go after the commit. */
   | { op: 'blob.collect'; blobIds: string[] }
   | { op: 'acl.set'; mailboxId: number; identifier: string; rights: string | null }

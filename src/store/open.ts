@@ -14,12 +14,16 @@ import { SqliteQueue } from './sqlite/queue.js';
 import { SqliteSecrets, SqliteUserDirectory } from './sqlite/accounts.js';
 import { SqliteSieve } from './sqlite/sieve.js';
 import type { SieveStore } from './sieve.js';
+import { SqliteSearch } from './sqlite/search.js';
+import type { SearchIndex } from './search.js';
 import { referencedBlobs } from './sqlite/orphans.js';
 
 /** Everything stored, behind its interfaces: what the server, the CLI and the tests get. */
 export interface Stores {
   /** Users and mailboxes (IMAP, POP3, the CLI). */
   mailboxes: Store;
+  /** The full-text index: which messages a text search must read. */
+  search: SearchIndex;
   queue: QueueStore;
   secrets: SecretStore;
   users: UserDirectory;
@@ -78,6 +82,7 @@ export function openStore(o: OpenStoreOptions): Stores {
   return {
     mailboxes,
     queue: new SqliteQueue(db, committer),
+    search: new SqliteSearch(db),
     secrets: new SqliteSecrets(db, committer),
     users: new SqliteUserDirectory(db),
     sieve: new SqliteSieve(db, committer),

@@ -4,6 +4,7 @@
  */
 import type { AccountStore } from './accounts.js';
 import type { MailboxStore } from './mailboxes.js';
+import type { IndexedText } from './search.js';
 
 /** What IMAP, POP3 and the CLI use: users and their mailboxes. */
 export type Store = AccountStore & MailboxStore;
@@ -53,8 +54,11 @@ export interface AppendRequest {
    * no-op that returns the first one's record, so a redelivery after a crash makes no duplicate.
    */
   idempotencyKey?: string;
-  /** The blob is new (IMAP APPEND): record it, with its MIME tree's JSON, in the same transaction. */
-  newBlob?: { mime: string | null };
+  /**
+   * The blob is new (IMAP APPEND): record it, with its MIME tree's JSON and its full-text
+   * index entry (src/store/search.ts), in the same transaction.
+   */
+  newBlob?: { mime: string | null; text?: IndexedText | null };
 }
 
 export class QuotaExceededError extends Error {

@@ -4,7 +4,8 @@ import { decodeName, need, permittedFlags, resolve } from '../names.js';
 import { parseDateTime } from '../args.js';
 import { newQueueId } from '../../queue/ids.js';
 import { QuotaExceededError, type AppendRequest } from '../../store/types.js';
-import { mimeJsonOf } from '../mimeview.js';
+import { parseMessage } from '../../mime/parse.js';
+import { indexText } from '../../mime/search-text.js';
 import { toCrlf } from '../../mime/crlf.js';
 
 /** Writes a message body, on disk (fsync) before the database row points at it. */
@@ -18,6 +19,15 @@ export async function writeBlob(s: Session, body: Buffer): Promise<string> {
     throw e;
   }
   return w.id;
+}
+
+/**
+ * What is recorded with a new body in the append's own transaction: its MIME tree (DESIGN.md:
+ * parsed once) and its full-text index entry (src/store/search.ts).
+ */
+function bodyIndex(body: Buffer): NonNullable<AppendRequest['newBlob']> {
+  const tree = parseMessage(body);
+  return { mime: JSON.stringify(tree), text: indexText(tree, body) };
 }
 
 /** RFC 9051 6.3.12, RFC 3502 MULTIAPPEND, RFC 4315 APPENDUID, RFC 6855 UTF8, RFC 3516 literal8. */
@@ -67,7 +77,7 @@ export const appendCommands: Record<string, CommandSpec> = {
           if (!m.body.length) throw no('empty message', 'CANNOT');
           const blobId = await writeBlob(s, m.body);
           blobIds.push(blobId);
-          reqs.push({ mailboxId: mb.id, blobId, size: m.body.length, internalDate: m.date, flags: permittedFlags(r.rights, m.flags), newBlob: { mime: mimeJsonOf(m.body) } });
+          reqs.push({ mailboxId: mb.id, blobId, size: m.body.length, internalDate: m.date, flags: permittedFlags(r.rights, m.flags), newBlob: bodyIndex(m.body) });
         }
         const recs = await s.ctx.store.appendAtomic(reqs);
         s.shared.notifier.changed(mb.id);

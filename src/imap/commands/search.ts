@@ -1,11 +1,11 @@
 import type { Command, CommandSpec, Session } from '../session.js';
 import { bad } from '../errors.js';
-import { checkCharset, parseSearch, runSearch } from '../search.js';
+import { checkCharset, parseSearch, runSearch, textQuery, type SearchProgram } from '../search.js';
 import { formatSet } from '../sequence.js';
 import { sortMessages, parseSortCriteria } from '../sort.js';
 import { threadMessages, type ThreadNode } from '../thread.js';
 import { preloadTrees, readMessage, treeOf } from '../mimeview.js';
-import type { ViewMessage } from '../selected.js';
+import type { SelectedMailbox, ViewMessage } from '../selected.js';
 
 const RETURN_OPTS = ['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE'];
 
@@ -17,6 +17,17 @@ function reader(s: Session) {
 /** The MIME tree of a message (stored at delivery; see mimeview.ts). */
 function trees(s: Session) {
   return (m: ViewMessage) => treeOf(s, m);
+}
+
+/**
+ * The indexes of the messages matching `prog`. With content keys the full-text index first
+ * gives the candidates (src/store/search.ts), and only those are read and matched.
+ */
+async function find(s: Session, prog: SearchProgram, box: SelectedMailbox): Promise<number[]> {
+  const q = prog.content ? textQuery(prog.key) : null;
+  const cand = q ? new Set(await s.ctx.search.textCandidates(box.mailbox.id, q)) : null;
+  if (prog.content) await preloadTrees(s.ctx.store, cand ? box.all().filter((m) => cand.has(m.uid)) : box.all());
+  return runSearch(prog, box, s.saved, reader(s), trees(s), cand);
 }
 
 /** RFC 9051 6.4.4 SEARCH, RFC 4731 ESEARCH, RFC 5182 SEARCHRES, RFC 7162 3.1.5 MODSEQ. */
@@ -42,8 +53,7 @@ async function search(s: Session, c: Command) {
   const prog = parseSearch(c.args, charset);
   if (prog.modseq) s.enabled.add('CONDSTORE');
   if (box.dirty) await s.announce(box, c.uid);
-  if (prog.content) await preloadTrees(s.ctx.store, box.all());
-  const idx = await runSearch(prog, box, s.saved, reader(s), trees(s));
+  const idx = await find(s, prog, box);
   const nums = idx.map((i) => (c.uid ? box.uidAt(i) : i + 1));
   const highest = prog.modseq && idx.length ? Math.max(...idx.map((i) => box.modSeqAt(i))) : 0;
   if (ret?.has('SAVE')) s.saved = idx.map((i) => box.uidAt(i));
@@ -75,8 +85,7 @@ async function matching(s: Session, c: Command): Promise<number[]> {
   const charset = checkCharset(c.args.astring('charset'));
   const prog = parseSearch(c.args, charset);
   if (box.dirty) await s.announce(box, c.uid);
-  if (prog.content) await preloadTrees(s.ctx.store, box.all());
-  const idx = await runSearch(prog, box, s.saved, reader(s), trees(s));
+  const idx = await find(s, prog, box);
   await preloadTrees(s.ctx.store, idx.map((i) => box.msg(i)));
   return idx;
 }

@@ -78,6 +78,7 @@ export class BatchApplier {
       case 'message.flags': return m.updateFlags(o);
       case 'message.copy': return m.copy(o);
       case 'blob.mime': return m.setMime(o);
+      case 'blob.text': return m.text.index(o.items);
       case 'blob.collect': return m.collect(o.blobIds, collect);
       case 'acl.set': return m.setAcl(o);
       case 'acl.modify': return m.modifyAcl(o);

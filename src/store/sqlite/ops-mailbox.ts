@@ -3,6 +3,7 @@ import { toMailbox, toMessage, type MailboxRow, type MessageRow } from './rows.j
 import { QuotaExceededError, type AppendRequest, type CopyResult, type FlagFilter, type FlagOp, type FlagResult, type Mailbox, type MessageRecord, type User } from '../types.js';
 import type { WriteOp } from '../batch.js';
 import { createHash } from 'node:crypto';
+import { SearchOps } from './ops-search.js';
 
 /** Folders every new user gets, with their RFC 6154 special-use attribute. */
 export const DEFAULT_MAILBOXES: [string, string | null][] = [
@@ -47,8 +48,11 @@ type Op<K extends WriteOp['op']> = Extract<WriteOp, { op: K }>;
  */
 export class MailboxOps {
   private readonly q;
+  /** The full-text index entries of bodies (blob.text, and with an APPEND's new body). */
+  readonly text: SearchOps;
 
   constructor(private readonly db: DB) {
+    this.text = new SearchOps(db);
     this.q = {
       insUser: db.prepare('INSERT INTO users (address, password_hash, created) VALUES (?, ?, ?)'),
       insMailbox: db.prepare('INSERT INTO mailboxes (user_id, name, uidvalidity, special_use, subscribed) VALUES (?, ?, ?, ?, 0)'),
@@ -180,7 +184,10 @@ export class MailboxOps {
       if (prior) return toMessage(prior);
     }
     this.checkQuota(req.mailboxId, req.size, 1);
-    if (req.newBlob) this.q.insBlob.run(req.blobId, req.size, req.newBlob.mime);
+    if (req.newBlob) {
+      this.q.insBlob.run(req.blobId, req.size, req.newBlob.mime);
+      if (req.newBlob.text !== undefined) this.text.index([[req.blobId, req.newBlob.text]]);
+    }
     const { uidnext, highestmodseq } = this.q.bump.get(req.mailboxId)!;
     const row = this.q.insMsg.get(
       req.mailboxId, uidnext - 1, req.blobId, req.size, req.internalDate,

@@ -163,6 +163,17 @@ export const MIGRATIONS: string[] = [
     WHERE substr(name, 1, 12) <> 'Other Users/'
       AND NOT EXISTS (SELECT 1 FROM mailboxes b WHERE b.user_id = subscriptions.user_id AND b.name = subscriptions.name);
    UPDATE mailboxes SET subscribed = EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = mailboxes.user_id AND s.name = mailboxes.name);`,
+  // v7: the full-text index (src/store/search.ts). One row per body, keyed by the body's rowid,
+  // of text already folded by the caller; trigram so that any substring of 3+ characters is
+  // found (IMAP SEARCH is substring matching, RFC 9051 6.4.4). Contentless: the text is not
+  // stored twice. blobs.text_state: NULL not indexed yet, 1 indexed completely, 0 indexed in
+  // part or not indexable (such a body is a candidate of every search). Bodies of an older
+  // store are indexed by the background indexer (src/queue/text-index.ts) after the upgrade.
+  `ALTER TABLE blobs ADD COLUMN text_state INTEGER;
+   CREATE INDEX blobs_text_todo ON blobs(id) WHERE text_state IS NULL;
+   CREATE VIRTUAL TABLE search_text USING fts5(h, b, content='', contentless_delete=1, tokenize='trigram case_sensitive 1');
+   CREATE TRIGGER blob_text_gone AFTER DELETE ON blobs WHEN OLD.text_state IS NOT NULL
+   BEGIN DELETE FROM search_text WHERE rowid = OLD.rowid; END;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
