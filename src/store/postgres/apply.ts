@@ -79,6 +79,7 @@ function apply(m: PgMailboxOps, q: PgQueueOps, s: PgSieveOps, o: WriteOp, collec
     case 'message.flags': return m.updateFlags(o);
     case 'message.copy': return m.copy(o);
     case 'blob.mime': return m.setMime(o);
+    case 'blob.text': return m.setText(o);
     case 'blob.collect': return m.collect(o.blobIds, collect);
     case 'acl.set': return m.setAcl(o);
     case 'acl.modify': return m.modifyAcl(o);

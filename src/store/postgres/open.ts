@@ -8,6 +8,7 @@ import { PgQueue } from './queue.js';
 import { PgSecrets, PgUserDirectory } from './accounts.js';
 import { PgBlobStore } from './blobs.js';
 import { PgLocks } from './locks.js';
+import { PgSearch } from './search.js';
 import { PgSieve } from './sieve.js';
 import { PgListener, PgNotifier, PgQueueSignal } from './notify.js';
 import { FsBlobStore, type BlobStore } from '../blobs.js';
@@ -70,6 +71,7 @@ export async function openPostgresStore(o: OpenPgOptions): Promise<Stores> {
     secrets: new PgSecrets(pool, committer),
     users,
     sieve: new PgSieve(pool, committer),
+    search: new PgSearch(pool),
     blobs,
     locks,
     changes: new PgNotifier(listener),

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { indexBodies } from './search.js';
 import { pgMailbox, pgMessage, MESSAGE_COLUMNS, type PgMailboxRow, type PgMessageRow } from './rows.js';
 import { DEFAULT_MAILBOXES, hashRef } from '../sqlite/ops-mailbox.js';
 import { QuotaExceededError, type AppendRequest, type CopyResult, type FlagFilter, type FlagResult, type Mailbox, type MessageRecord, type User } from '../types.js';
@@ -31,6 +32,11 @@ function sameSet(a: string[], b: string[]): boolean {
  *   a copy being committed elsewhere (the copy's foreign key check waits on that lock).
  */
 export class PgMailboxOps {
+  /** blob.text: the full-text index entries of bodies. */
+  setText(o: Op<'blob.text'>): Promise<void> {
+    return indexBodies(this.c, o.items);
+  }
+
   constructor(private readonly c: pg.ClientBase) {}
 
   private async one<T extends pg.QueryResultRow>(sql: string, args: unknown[]): Promise<T | undefined> {
@@ -157,7 +163,10 @@ export class PgMailboxOps {
       if (prior) return pgMessage(prior);
     }
     await this.checkQuota(req.mailboxId, req.size, 1);
-    if (req.newBlob) await this.c.query('INSERT INTO blobs (id, size, mime) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [req.blobId, req.size, req.newBlob.mime]);
+    if (req.newBlob) {
+      await this.c.query('INSERT INTO blobs (id, size, mime) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [req.blobId, req.size, req.newBlob.mime]);
+      if (req.newBlob.text !== undefined) await indexBodies(this.c, [[req.blobId, req.newBlob.text]]);
+    }
     const bumped = await this.one<{ uidnext: number; highestmodseq: number }>(
       'UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 WHERE id = $1 RETURNING uidnext, highestmodseq', [req.mailboxId]);
     if (!bumped) throw new Error(`no mailbox ${req.mailboxId}`);

@@ -162,6 +162,16 @@ export const PG_MIGRATIONS: string[] = [
      RETURN NULL;
    END $$;
    CREATE TRIGGER usage_del AFTER DELETE ON messages FOR EACH ROW EXECUTE FUNCTION correo_usage_del();`,
+  // v2: the full-text index (src/store/search.ts, src/store/postgres/search.ts), as SQLite's v7:
+  // the folded text of each body, and blobs.text_state (NULL not indexed yet, 1 complete, 0
+  // partial or not indexable: a candidate of every search).
+  `ALTER TABLE blobs ADD COLUMN text_state smallint;
+   CREATE INDEX blobs_text_todo ON blobs(id) WHERE text_state IS NULL;
+   CREATE TABLE blob_text (
+     blob_id text PRIMARY KEY REFERENCES blobs(id) ON DELETE CASCADE,
+     h text NOT NULL,
+     b text NOT NULL
+   );`,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;
