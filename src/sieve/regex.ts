@@ -253,7 +253,10 @@ export function regexSearch(re: Regex, text: string, charge: (steps: number) => 
   const init = new Int32Array(slots).fill(-1);
   for (let pos = 0; pos <= text.length; pos++) {
     if (matched === null) addThread(re, clist, mark, pos, 0, init, pos, text);
-    if (clist.length === 0) break;
+    if (clist.length === 0) {
+      if (matched !== null) break;
+      continue;
+    }
     charge(clist.length);
     const c = pos < text.length ? text.charCodeAt(pos) : -1;
     for (const th of clist) {

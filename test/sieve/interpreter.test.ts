@@ -129,3 +129,9 @@ test('subaddress with another delimiter, and envelope auth', { timeout: 30000 },
   { envelope: { from: 'a@x.org', to: 'me-tag@example.com', auth: 'me@example.com' }, recipientDelimiter: '-' });
   assert.deepEqual(r.actions.map((a) => a.type === 'fileinto' ? a.mailbox : a.type), ['d-tag']);
 });
+
+test('regex: a pattern that starts with an assertion still searches every position (fuzz find)', { timeout: 30000 }, async () => {
+  const r = await run('require ["regex", "fileinto"]; if header :regex "subject" "$" { fileinto "end"; } '
+    + 'if header :regex "subject" "^i" { fileinto "never"; } if header :regex "subject" "i$" { fileinto "i-end"; }');
+  assert.deepEqual(r.actions.map((a) => a.type === 'fileinto' ? a.mailbox : a.type), ['end', 'i-end']);
+});
