@@ -12,6 +12,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CORPUS_DIR, corpusMissing } from '../../test/helpers/corpus.js';
 import { startCorreoMail, startDovecotMail, type MailTarget } from '../lib/mail-servers.js';
 import { envInt, envList, markdownTable, recordSummary, type SummaryRow } from '../lib/report.js';
 import { fill, idleMemory, loginHeavy, mix, type IdleResult, type RunResult } from './workloads.js';
@@ -30,15 +31,8 @@ const IDLE_LOGIN = (process.env.BENCH_IDLE_LOGIN ?? 'scram').toLowerCase();
 const here = dirname(fileURLToPath(import.meta.url));
 
 function corpusDir(): string {
-  const dir = process.env.BENCH_CORPUS ?? [resolve(here, '../../../../shared/corpus')].find((p) => {
-    try {
-      return readdirSync(join(p, 'messages')).length > 0;
-    } catch {
-      return false;
-    }
-  });
-  if (!dir) throw new Error('corpus not found: set BENCH_CORPUS');
-  return dir;
+  if (corpusMissing) throw new Error(corpusMissing);
+  return CORPUS_DIR;
 }
 const CORPUS = corpusDir();
 const corpus = readdirSync(join(CORPUS, 'messages')).filter((f) => f.endsWith('.eml')).sort().map((f) => readFileSync(join(CORPUS, 'messages', f)));

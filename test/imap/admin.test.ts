@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { imapServer, loggedIn, msg, PASS } from './client.js';
 import type { TestServer } from '../helpers/server.js';
+import { needs } from '../helpers/peers.js';
 
 let srv: TestServer;
 before(async () => {
@@ -59,7 +60,7 @@ test('ACL: a shared folder appears under Other Users and allows exactly its righ
   }
 });
 
-test('QUOTA: admin sets it, the user reads it, APPEND and SMTP delivery over it fail without loss', { timeout: 60000 }, async () => {
+test('QUOTA: admin sets it, the user reads it, APPEND and SMTP delivery over it fail without loss', { timeout: 60000, ...needs('swaks') }, async () => {
   const admin = await loggedIn(srv, 'admin@example.test');
   const u = await loggedIn(srv, 'usr2@example.test');
   try {
@@ -158,7 +159,7 @@ function cyradm(commands: string[]): Promise<string> {
   });
 }
 
-test('cyradm: cm user.usr3, lam user.usr1, sam, sq, lq, dm', { timeout: 60000 }, async () => {
+test('cyradm: cm user.usr3, lam user.usr1, sam, sq, lq, dm', { timeout: 60000, ...needs('cyradm') }, async () => {
   const out = await cyradm(['cm user.usr3', 'lam user.usr1', 'sam user.usr1 usr3 lrs', 'lam user.usr1', 'sq user.usr1 STORAGE 1000', 'lq user.usr1', 'lm user.usr3*', 'dm user.usr3', 'lm user.usr3*']);
   assert.doesNotMatch(out, /cannot|error|failed/i, out);
   assert.match(out, /^usr1@example\.test lrswipkxtecda\s*$/m, out);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
 import { imapServer, loggedIn, msg, PASS } from './client.js';
 import type { TestServer } from '../helpers/server.js';
+import { needs } from '../helpers/peers.js';
 
 let srv: TestServer;
 let work: string;
@@ -83,7 +84,7 @@ test('imapflow: STARTTLS, COMPRESS, ENABLE, every command family, IDLE notificat
   }
 });
 
-test("Python's imaplib: LOGIN, LIST, SELECT, APPEND, SEARCH, FETCH, STORE, COPY, EXPUNGE, STATUS, UID, LOGOUT", { timeout: 60000 }, async () => {
+test("Python's imaplib: LOGIN, LIST, SELECT, APPEND, SEARCH, FETCH, STORE, COPY, EXPUNGE, STATUS, UID, LOGOUT", { timeout: 60000, ...needs('python3') }, async () => {
   const py = `
 import imaplib, sys, time
 M = imaplib.IMAP4('127.0.0.1', ${srv.ports.imap})
@@ -123,7 +124,7 @@ print('imaplib ok')
   assert.match(r.stdout, /imaplib ok/);
 });
 
-test('curl fetches a message by UID over imaps', { timeout: 60000 }, async () => {
+test('curl fetches a message by UID over imaps', { timeout: 60000, ...needs('curl') }, async () => {
   const c = await loggedIn(srv);
   await c.cmdLiteral('APPEND INBOX', msg('for curl', 'fetched by curl\r\n'));
   const uid = /APPENDUID \d+ (\d+)/.exec((await c.cmdLiteral('APPEND INBOX', msg('for curl 2', 'second\r\n'))).tagged)![1];
@@ -134,7 +135,7 @@ test('curl fetches a message by UID over imaps', { timeout: 60000 }, async () =>
   assert.match(r.stdout, /second\r\n$/);
 });
 
-test('mbsync (isync) syncs an account both ways', { timeout: 90000 }, async () => {
+test('mbsync (isync) syncs an account both ways', { timeout: 90000, ...needs('mbsync') }, async () => {
   const c = await loggedIn(srv, 'sync@example.test');
   await c.cmdLiteral('APPEND INBOX', msg('server side', 'made on the server\r\n'));
   await c.cmd('CREATE Projects');
@@ -200,7 +201,7 @@ SyncState *
   c.close();
 });
 
-test('mutt reads the INBOX (in tmux)', { timeout: 60000 }, async () => {
+test('mutt reads the INBOX (in tmux)', { timeout: 60000, ...needs('mutt', 'tmux') }, async () => {
   const c = await loggedIn(srv, 'mutt@example.test');
   await c.cmdLiteral('APPEND INBOX', msg('Greetings for mutt'));
   await c.cmdLiteral('APPEND INBOX', msg('Second one for mutt'));

@@ -1,15 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { imapServer, PASS } from './client.js';
-
-/** ../shared/corpus beside the repository (CI puts a copy there). */
-const here = dirname(fileURLToPath(import.meta.url));
-const CORPUS = [resolve(here, '../../../../shared/corpus'), resolve(here, '../../../shared/corpus')].find((p) => existsSync(join(p, 'replay.py')));
+import { CORPUS_DIR as CORPUS, corpusMissing } from '../helpers/corpus.js';
+import { missingPeers } from '../helpers/peers.js';
 
 /**
  * Where Correo's answers differ from the recorded Dovecot ones, each for a reason given in
@@ -67,12 +64,12 @@ const KNOWN: Record<string, string> = {
   'UID THREAD REFS UTF-8 HEADER "X-Corpus-Case" "thread"': 'REFS is a Dovecot draft extension: BAD',
 };
 
-test('corpus replay: Correo answers like Dovecot except where docs/DECISIONS.md says why', { timeout: 240000, skip: CORPUS ? false : 'shared/corpus not found' }, async () => {
+test('corpus replay: Correo answers like Dovecot except where docs/DECISIONS.md says why', { timeout: 240000, skip: corpusMissing || missingPeers('python3') }, async () => {
   const srv = await imapServer(['corpus@example.test']);
   const out = mkdtempSync(join(tmpdir(), 'correo-replay-'));
   try {
     const r = await new Promise<{ code: number | null; stdout: string }>((res, rej) => {
-      const p = spawn('python3', [join(CORPUS!, 'replay.py'), '127.0.0.1', String(srv.ports.imap), 'corpus@example.test', PASS, '--quiet', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = spawn('python3', [join(CORPUS, 'replay.py'), '127.0.0.1', String(srv.ports.imap), 'corpus@example.test', PASS, '--quiet', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       p.stdout.on('data', (d) => (stdout += d));
       p.stderr.on('data', (d) => (stdout += d));

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Imap, imapServer, loggedIn, msg } from './client.js';
 import type { TestServer } from '../helpers/server.js';
+import { needs } from '../helpers/peers.js';
 
 let srv: TestServer;
 before(async () => {
@@ -111,7 +112,7 @@ test('QRESYNC sessions get VANISHED instead of EXPUNGE', { timeout: 30000 }, asy
   }
 });
 
-test('mail delivered over SMTP shows up in an IDLE session within a second', { timeout: 30000 }, async () => {
+test('mail delivered over SMTP shows up in an IDLE session within a second', { timeout: 30000, ...needs('swaks') }, async () => {
   const b = await loggedIn(srv);
   try {
     await b.cmd('SELECT INBOX');

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { Imap, imapServer, PASS } from './client.js';
 import type { TestServer } from '../helpers/server.js';
+import { needs } from '../helpers/peers.js';
 
 /**
  * Issue 9 item 1: before login a literal, a line and a command are small ([imap]
@@ -186,7 +187,7 @@ test('prelogin: 8 connections sending 50 MiB literals before login leave the ser
   assert.ok(peak - base < 48 * 1024, `peak RSS ${mib(peak)} MiB against ${mib(base)} MiB before`);
 });
 
-test('prelogin: Python imaplib: an oversized literal before login is refused, a small one logs in', { timeout: 60000 }, async () => {
+test('prelogin: Python imaplib: an oversized literal before login is refused, a small one logs in', { timeout: 60000, ...needs('python3') }, async () => {
   const py = `
 import imaplib, sys
 M = imaplib.IMAP4('127.0.0.1', ${srv.ports.imap})

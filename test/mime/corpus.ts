@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CORPUS_DIR } from '../helpers/corpus.js';
 import { toCrlf } from '../../src/mime/crlf.js';
 import {
   binary, bodyStructure, envelope, literal, parseSectionSpec, section, sectionBytes,
@@ -14,8 +14,7 @@ import { readTranscript } from './transcript.js';
  * recorded ones (../shared/corpus). Used by corpus.test.ts.
  */
 
-/** ../shared/corpus beside the repository (this file runs from dist/test/mime/). */
-export const CORPUS_DIR = process.env.CORREO_CORPUS ?? fileURLToPath(new URL('../../../../shared/corpus', import.meta.url));
+export { CORPUS_DIR, corpusMissing } from '../helpers/corpus.js';
 
 export interface CorpusEntry {
   n: number;

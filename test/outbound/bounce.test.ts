@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSink } from '../helpers/sink.js';
 import { startWorld, until, PASSWORD } from './world.js';
+import { needs } from '../helpers/peers.js';
 
 const SENDER = 'sender@example.test';
 const msg = (id: string) => `From: <${SENDER}>\r\nTo: list@example.test\r\nSubject: test ${id}\r\nMessage-ID: <${id}@example.test>\r\n\r\nbody of ${id}\r\n`;
@@ -14,7 +15,7 @@ function block(dsn: string, rcpt: string): string {
   return dsn.slice(start, dsn.indexOf('\r\n\r\n', i));
 }
 
-test('550 from the remote: a DSN in the sender\'s INBOX now (Diagnostic-Code, Remote-MTA, Original-Recipient); null MX bounces 5.1.10', { timeout: 60_000 }, async () => {
+test('550 from the remote: a DSN in the sender\'s INBOX now (Diagnostic-Code, Remote-MTA, Original-Recipient); null MX bounces 5.1.10', { timeout: 60_000, ...needs('dnsmasq') }, async () => {
   const sink = await startSink({ rcptReply: (a) => (a.startsWith('nobody@') ? '550 5.1.1 <nobody@remote.test>: no such user' : null) });
   const w = await startWorld({
     dns: ['--mx-host=remote.test,mx.remote.test,10', `--host-record=mx.remote.test,${sink.host}`, '--mx-host=null.test,.,0'],
@@ -53,7 +54,7 @@ test('550 from the remote: a DSN in the sender\'s INBOX now (Diagnostic-Code, Re
   }
 });
 
-test('451 then success: the message is retried after retry_initial and delivered once', { timeout: 60_000 }, async () => {
+test('451 then success: the message is retried after retry_initial and delivered once', { timeout: 60_000, ...needs('dnsmasq') }, async () => {
   const sink = await startSink({ dataReply: (n) => (n === 1 ? '451 4.3.0 try again later' : null) });
   const w = await startWorld({
     dns: ['--mx-host=remote.test,mx.remote.test,10', `--host-record=mx.remote.test,${sink.host}`],
@@ -76,7 +77,7 @@ test('451 then success: the message is retried after retry_initial and delivered
   }
 });
 
-test('a recipient that keeps getting 4xx: one "delayed" DSN after delay_warning, then a failed DSN (4.4.7) after give_up', { timeout: 60_000 }, async () => {
+test('a recipient that keeps getting 4xx: one "delayed" DSN after delay_warning, then a failed DSN (4.4.7) after give_up', { timeout: 60_000, ...needs('dnsmasq') }, async () => {
   const sink = await startSink({ rcptReply: () => '452 4.2.2 mailbox full' });
   const w = await startWorld({
     dns: ['--mx-host=remote.test,mx.remote.test,10', `--host-record=mx.remote.test,${sink.host}`],
@@ -113,7 +114,7 @@ test('a recipient that keeps getting 4xx: one "delayed" DSN after delay_warning,
   }
 });
 
-test('RFC 3461 end to end: NOTIFY/ORCPT/RET/ENVID passed on to a DSN server; NOTIFY=SUCCESS to a server without DSN gets "relayed"; NOTIFY=NEVER no bounce', { timeout: 60_000 }, async () => {
+test('RFC 3461 end to end: NOTIFY/ORCPT/RET/ENVID passed on to a DSN server; NOTIFY=SUCCESS to a server without DSN gets "relayed"; NOTIFY=NEVER no bounce', { timeout: 60_000, ...needs('dnsmasq') }, async () => {
   const dsnSink = await startSink();
   const plainSink = await startSink({ extensions: ['PIPELINING', '8BITMIME'], rcptReply: (a) => (a.startsWith('never@') ? '550 5.1.1 no' : null) });
   const mt = `dsn.test smtp:[${dsnSink.host}]:${dsnSink.port}\nplain.test smtp:[${plainSink.host}]:${plainSink.port}\n`;

@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSink } from '../helpers/sink.js';
 import { startWorld, until } from './world.js';
+import { needs } from '../helpers/peers.js';
 
-test('max_per_destination bounds the connections to one destination; all messages still go', { timeout: 90_000 }, async () => {
+test('max_per_destination bounds the connections to one destination; all messages still go', { timeout: 90_000, ...needs('dnsmasq') }, async () => {
   const sink = await startSink({ dataDelayMs: 300 });
   const w = await startWorld({
     dns: ['--mx-host=remote.test,mx.remote.test,10', `--host-record=mx.remote.test,${sink.host}`],
@@ -23,7 +24,7 @@ test('max_per_destination bounds the connections to one destination; all message
   }
 });
 
-test('a deferred message survives a restart and goes once the remote is back', { timeout: 90_000 }, async () => {
+test('a deferred message survives a restart and goes once the remote is back', { timeout: 90_000, ...needs('dnsmasq') }, async () => {
   const first = await startSink();
   const { host, port } = first;
   await first.close(); // the MX is down

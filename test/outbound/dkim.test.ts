@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startSink } from '../helpers/sink.js';
 import { verifyDkim } from '../dkim/verify.js';
 import { startWorld } from './world.js';
+import { needs } from '../helpers/peers.js';
 
 const SENDER = 'ana@example.test';
 
@@ -14,7 +15,7 @@ function txtOf(out: string): { name: string; value: string } {
 }
 
 for (const algorithm of ['rsa', 'ed25519'] as const) {
-  test(`DKIM (${algorithm}): "correo dkim keygen" makes the key, outbound mail from our domain is signed, an independent verifier (mailauth) passes it`, { timeout: 60_000 }, async () => {
+  test(`DKIM (${algorithm}): "correo dkim keygen" makes the key, outbound mail from our domain is signed, an independent verifier (mailauth) passes it`, { timeout: 60_000, ...needs('dnsmasq') }, async () => {
     const sink = await startSink();
     const w = await startWorld({
       dns: ['--mx-host=remote.test,mx.remote.test,10', `--host-record=mx.remote.test,${sink.host}`],
@@ -53,7 +54,7 @@ for (const algorithm of ['rsa', 'ed25519'] as const) {
   });
 }
 
-test('a server without 8BITMIME gets the 8-bit body as quoted-printable, and the DKIM signature covers what it got', { timeout: 60_000 }, async () => {
+test('a server without 8BITMIME gets the 8-bit body as quoted-printable, and the DKIM signature covers what it got', { timeout: 60_000, ...needs('dnsmasq') }, async () => {
   const sink = await startSink({ extensions: ['PIPELINING', 'SIZE 1000000'] });
   const w = await startWorld({
     dns: ['--mx-host=remote.test,mx.remote.test,10', `--host-record=mx.remote.test,${sink.host}`],

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { to7bit, quotedPrintable } from '../../src/outbound/eightbit.js';
 import { has8bit } from '../../src/outbound/data.js';
+import { needs } from '../helpers/peers.js';
 
 /** Python's email package (an independent MIME reader): each leaf part's decoded payload, hex. */
 function decodedParts(message: Buffer): string[] {
@@ -34,7 +35,7 @@ const MIXED = Buffer.concat([
   ),
 ]);
 
-test('8-bit parts become quoted-printable (text) or base64 (other), and decode to the same octets', () => {
+test('8-bit parts become quoted-printable (text) or base64 (other), and decode to the same octets', needs('python3'), () => {
   const before = decodedParts(MIXED);
   const c = to7bit(MIXED);
   assert.ok(c.ok);

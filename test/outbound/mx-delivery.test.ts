@@ -2,10 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSink } from '../helpers/sink.js';
 import { startWorld, deadAddress, until } from './world.js';
+import { needs } from '../helpers/peers.js';
 
 const MSG = 'From: Ana <ana@origin.example>\r\nTo: friends@example.test\r\nSubject: hello remote\r\nMessage-ID: <mx1@origin.example>\r\n\r\nline one\r\n.starts with a dot\r\n';
 
-test('delivery via MX: preference order, a dead first MX, the whole envelope and message arrive, queue emptied', { timeout: 60_000 }, async () => {
+test('delivery via MX: preference order, a dead first MX, the whole envelope and message arrive, queue emptied', { timeout: 60_000, ...needs('dnsmasq') }, async () => {
   const sink = await startSink();
   const dead = deadAddress();
   const w = await startWorld({
@@ -40,7 +41,7 @@ test('delivery via MX: preference order, a dead first MX, the whole envelope and
   }
 });
 
-test('no MX record: the domain\'s A record is used (RFC 5321 5.1)', { timeout: 60_000 }, async () => {
+test('no MX record: the domain\'s A record is used (RFC 5321 5.1)', { timeout: 60_000, ...needs('dnsmasq') }, async () => {
   const sink = await startSink();
   const w = await startWorld({
     dns: [`--host-record=plain.test,${sink.host}`],
@@ -58,7 +59,7 @@ test('no MX record: the domain\'s A record is used (RFC 5321 5.1)', { timeout: 6
   }
 });
 
-test('an MX with only an IPv6 address (AAAA) is reached over IPv6', { timeout: 60_000 }, async () => {
+test('an MX with only an IPv6 address (AAAA) is reached over IPv6', { timeout: 60_000, ...needs('dnsmasq') }, async () => {
   const sink = await startSink({ host: '::1' });
   const w = await startWorld({
     dns: ['--mx-host=six.test,mx.six.test,10', '--host-record=mx.six.test,::1'],

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startDns } from '../helpers/dns.js';
 import { Resolver } from '../../src/dns/resolver.js';
 import { findMx, findAddresses } from '../../src/outbound/mx.js';
+import { needs } from '../helpers/peers.js';
 
 /** dnsmasq on loopback as "the Internet's DNS" for these names; unknown *.test names are NXDOMAIN. */
 const RECORDS = [
@@ -21,7 +22,7 @@ const RECORDS = [
 
 const self = (x: string) => x === 'mail.example.test' || x === '127.0.0.1';
 
-test('MX lookup: preference order, equal preferences shuffled, A fallback, IPv6, null MX, NXDOMAIN, us in the list', { timeout: 60_000 }, async () => {
+test('MX lookup: preference order, equal preferences shuffled, A fallback, IPv6, null MX, NXDOMAIN, us in the list', { timeout: 60_000, ...needs('dnsmasq') }, async () => {
   const dns = await startDns(RECORDS);
   const r = new Resolver([dns.server], 1000);
   try {

@@ -8,13 +8,14 @@ import { randomLoopback } from '../helpers/sink.js';
 import { verifyDkim } from '../dkim/verify.js';
 import { startPostfix } from './postfix.js';
 import { startWorld, until } from './world.js';
+import { needs } from '../helpers/peers.js';
 
 /**
  * Interoperability: Postfix from Debian, as the remote MX, takes what Correo relays: over
  * opportunistic STARTTLS, with PIPELINING, 8BITMIME and DSN parameters, DKIM-signed.
  * One test (Postfix takes a few seconds to start), bounded.
  */
-test('Postfix accepts mail relayed by Correo (STARTTLS, 8BITMIME, DKIM intact, unknown user bounced by Postfix back to our sender)', { timeout: 120_000 }, async () => {
+test('Postfix accepts mail relayed by Correo (STARTTLS, 8BITMIME, DKIM intact, unknown user bounced by Postfix back to our sender)', { timeout: 120_000, ...needs('dnsmasq', 'postfix') }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'correo-postfix-'));
   const host = randomLoopback();
   const port = await freeTcpPort(host);

@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSink } from '../helpers/sink.js';
 import { startWorld, until } from './world.js';
+import { needs } from '../helpers/peers.js';
 
-test('correo queue list/show/hold/release/delete/flush on a running server', { timeout: 90_000 }, async () => {
+test('correo queue list/show/hold/release/delete/flush on a running server', { timeout: 90_000, ...needs('dnsmasq') }, async () => {
   const sink = await startSink({ dataReply: (n) => (n === 1 ? '421 4.4.5 busy, come back later' : null) });
   const w = await startWorld({
     dns: ['--mx-host=remote.test,mx.remote.test,10', `--host-record=mx.remote.test,${sink.host}`],

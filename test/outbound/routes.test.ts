@@ -4,11 +4,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSink } from '../helpers/sink.js';
 import { startWorld, until, PASSWORD } from './world.js';
+import { needs } from '../helpers/peers.js';
 
 const SENDER = 'sender@example.test';
 const msg = (id: string) => `From: <${SENDER}>\r\nSubject: ${id}\r\nMessage-ID: <${id}@example.test>\r\n\r\nbody ${id}\r\n`;
 
-test('smart host (S14): all remote mail through one relay, over STARTTLS, with AUTH; no MX lookup', { timeout: 60_000 }, async () => {
+test('smart host (S14): all remote mail through one relay, over STARTTLS, with AUTH; no MX lookup', { timeout: 60_000, ...needs('dnsmasq') }, async () => {
   const sink = await startSink({ tls: true, auth: { user: 'relayuser', password: 'pa:ss word' } });
   const w = await startWorld({
     // No DNS records at all for the recipients' domains: only the smart host can deliver.
@@ -31,7 +32,7 @@ test('smart host (S14): all remote mail through one relay, over STARTTLS, with A
   }
 });
 
-test('smart host problems keep the mail queued: a wrong password is deferred, fixed, flushed, delivered', { timeout: 60_000 }, async () => {
+test('smart host problems keep the mail queued: a wrong password is deferred, fixed, flushed, delivered', { timeout: 60_000, ...needs('dnsmasq') }, async () => {
   const withAuth = await startSink({ tls: true, auth: { user: 'u', password: 'right' } });
   const w = await startWorld({
     toml: `[outbound]\nsmart_host = "[${withAuth.host}]:${withAuth.port}"\nsmart_host_auth = "smarthost.auth"\nretry_initial = 60`,
@@ -55,7 +56,7 @@ test('smart host problems keep the mail queued: a wrong password is deferred, fi
   }
 });
 
-test('no password in the clear: a smart host without STARTTLS gets none (opportunistic TLS), and the mail waits', { timeout: 60_000 }, async () => {
+test('no password in the clear: a smart host without STARTTLS gets none (opportunistic TLS), and the mail waits', { timeout: 60_000, ...needs('dnsmasq') }, async () => {
   const noTls = await startSink({ auth: { user: 'u', password: 'right' } });
   const w = await startWorld({
     toml: `[outbound]\nsmart_host = "[${noTls.host}]:${noTls.port}"\nsmart_host_auth = "smarthost.auth"\nretry_initial = 60`,
@@ -73,7 +74,7 @@ test('no password in the clear: a smart host without STARTTLS gets none (opportu
   }
 });
 
-test('mailertable (S20): error: bounces with its text, smtp:[host]:port goes to that port, local: delivers into a mailbox, .domain covers subdomains', { timeout: 60_000 }, async () => {
+test('mailertable (S20): error: bounces with its text, smtp:[host]:port goes to that port, local: delivers into a mailbox, .domain covers subdomains', { timeout: 60_000, ...needs('dnsmasq') }, async () => {
   const sink = await startSink();
   const w = await startWorld({
     // The outbound port (25) is not the sink's: only the mailertable's port reaches it.
@@ -99,7 +100,7 @@ test('mailertable (S20): error: bounces with its text, smtp:[host]:port goes to 
   }
 });
 
-test('a mailertable with a mistake is reported as FILE:LINE and the previous routes keep working', { timeout: 60_000 }, async () => {
+test('a mailertable with a mistake is reported as FILE:LINE and the previous routes keep working', { timeout: 60_000, ...needs('dnsmasq') }, async () => {
   const sink = await startSink();
   const w = await startWorld({
     mailertable: `remote.example smtp:[${sink.host}]:${sink.port}\n`,

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { selfCheck } from '../../src/outbound/self.js';
 import { startSink } from '../helpers/sink.js';
 import { startWorld } from './world.js';
+import { needs } from '../helpers/peers.js';
 
 test('"is this us": our host name, or an address we listen on at the port we would connect to', () => {
   const self = selfCheck('mail.example.test', [{ host: '127.0.0.1', port: 25 }, { host: '::', port: 2525 }]);
@@ -15,7 +16,7 @@ test('"is this us": our host name, or an address we listen on at the port we wou
   assert.equal(self('other.example.test', 25), false);
 });
 
-test('try_null_mx_list: when we are the best MX of a domain, its A record gets the mail', { timeout: 60_000 }, async () => {
+test('try_null_mx_list: when we are the best MX of a domain, its A record gets the mail', { timeout: 60_000, ...needs('dnsmasq') }, async () => {
   const sink = await startSink();
   const w = await startWorld({
     dns: ['--mx-host=ours.test,mail.example.test,10', `--host-record=ours.test,${sink.host}`, '--host-record=mail.example.test,127.0.0.1'],
@@ -32,7 +33,7 @@ test('try_null_mx_list: when we are the best MX of a domain, its A record gets t
   }
 });
 
-test('try_null_mx_list = false: mail for a domain whose best MX is us bounces 5.4.6', { timeout: 60_000 }, async () => {
+test('try_null_mx_list = false: mail for a domain whose best MX is us bounces 5.4.6', { timeout: 60_000, ...needs('dnsmasq') }, async () => {
   const w = await startWorld({
     dns: ['--mx-host=ours.test,mail.example.test,10', '--host-record=ours.test,127.0.0.9'],
     toml: '[outbound]\ntry_null_mx_list = false',

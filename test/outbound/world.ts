@@ -1,5 +1,5 @@
 /**
- * The "remote world" for outbound tests: a dnsmasq on loopback serving the test's records
+ * The "remote world" for outbound tests (they declare `needs('dnsmasq')`): a dnsmasq on loopback serving the test's records
  * (unknown *.test names answer NXDOMAIN), a real Correo server whose outbound port is the
  * sinks' port, and helpers to put mail into its queue and read the local INBOX.
  *
@@ -8,7 +8,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
+import { popMessages } from '../pop3/helpers.js';
 import nodemailer from 'nodemailer';
 import { startDns, type TestDns } from '../helpers/dns.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -18,7 +18,7 @@ export interface World {
   dns: TestDns;
   /** Sends a message to Correo's port 25 (plain SMTP, as another MTA would). */
   send(opts: { from: string; to: string[]; raw: string | Buffer; dsn?: { ret?: 'FULL' | 'HDRS'; envid?: string; notify?: string[]; orcpt?: string } }): Promise<string>;
-  /** The messages in a local user's INBOX, read with Python's poplib. */
+  /** The messages in a local user's INBOX, read over POP3. */
   inbox(user: string, password: string): Promise<string[]>;
   waitForLog(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   stop(): Promise<void>;
@@ -66,23 +66,7 @@ export async function startWorld(opts: { dns?: string[]; toml?: string; aliases?
         t.close();
       }
     },
-    inbox(user, password) {
-      const py = `
-import poplib, sys, json
-p = poplib.POP3('127.0.0.1', ${server.ports.pop3}, timeout=10)
-p.user(sys.argv[1]); p.pass_(sys.argv[2])
-n = len(p.list()[1])
-out = [b'\\r\\n'.join(p.retr(i + 1)[1]).decode('utf-8', 'replace') for i in range(n)]
-p.quit()
-print(json.dumps(out))
-`;
-      return new Promise((resolve, reject) => {
-        execFile('python3', ['-c', py, user, password], { timeout: 20_000 }, (err, stdout, stderr) => {
-          if (err) reject(new Error(`poplib: ${err.message}\n${stderr}`));
-          else resolve(JSON.parse(stdout) as string[]);
-        });
-      });
-    },
+    inbox: (user, password) => popMessages(server.ports.pop3, user, password),
     async waitForLog(re, timeoutMs = 20_000) {
       const start = Date.now();
       for (;;) {

@@ -8,6 +8,7 @@ import { startServer, type TestServer } from '../helpers/server.js';
 import { storedMessages } from '../smtp/client.js';
 import { SEED_ACCESS_FILE } from '../maps/fixtures.js';
 import { codes, message, swaks, talk } from './smtp.js';
+import { needs } from '../helpers/peers.js';
 
 /**
  * S25 the access map through real SMTP sessions: the seed's file as written, and each value
@@ -57,7 +58,7 @@ test.after(async () => {
   rmSync(maps, { recursive: true, force: true });
 });
 
-test('the seed access file: usuario@molesto.com and productoinutil.com.mx refused (delay_checks: at RCPT), others pass', { timeout: 60000 }, async () => {
+test('the seed access file: usuario@molesto.com and productoinutil.com.mx refused (delay_checks: at RCPT), others pass', { timeout: 60000, ...needs('swaks') }, async () => {
   const r = await swaks(['--server', `127.0.0.1:${seed.ports.smtp}`, '--from', 'usuario@molesto.com', '--to', 'usr@example.test', '--helo', 'client.test']);
   assert.notEqual(r.code, 0);
   assert.match(r.out, /<- +250 2\.1\.0 Ok\n[^]*<\*\* +550 5\.7\.1 Access denied/, 'MAIL accepted, RCPT refused (delay_checks)');

@@ -6,6 +6,7 @@ import { startServer, type TestServer } from '../helpers/server.js';
 import { codes, swaks, talk } from './smtp.js';
 import { waitForMessages } from './mailbox.js';
 import { ForgedResultsFilter, authservId } from '../../src/policy/forged-results.js';
+import { needs } from '../helpers/peers.js';
 
 /**
  * RFC 8601 5: an Authentication-Results field in incoming mail that claims our authserv-id
@@ -60,7 +61,7 @@ test('port 25: results claiming our authserv-id are renamed, a foreign one is ke
   assert.match(server.readLog(), /renamed 3 Authentication-Results field/);
 });
 
-test('LMTP: the same for mail handed over by another MTA', { timeout: 60000 }, async () => {
+test('LMTP: the same for mail handed over by another MTA', { timeout: 60000, ...needs('swaks') }, async () => {
   const r = await swaks(['--protocol', 'LMTP', '--server', `127.0.0.1:${lmtpPort}`, '--helo', 'front.test',
     '--from', 'a@remote.test', '--to', 'lm@example.test', '--header', 'Subject: lmtp-forged',
     '--add-header', 'Authentication-Results: mail.example.test; dkim=pass header.d=forged.test',

@@ -5,6 +5,10 @@ import { startServer, type TestServer } from '../helpers/server.js';
 import { startDns, type TestDns } from '../helpers/dns.js';
 import { dkimKey, message, signed } from './world.js';
 import { folderMessages, waitForMessages } from './mailbox.js';
+import { missingPeers } from '../helpers/peers.js';
+
+/** Every test here needs these peers (the hooks start them): skipped with the install line without them. */
+const skip = missingPeers('dnsmasq');
 
 /**
  * SPF, DKIM, DMARC on mail arriving on port 25, end to end: the records come from a DNS
@@ -17,6 +21,7 @@ let dns: TestDns;
 const key = dkimKey('signed.test');
 
 test.before(async () => {
+  if (skip) return;
   dns = await startDns([
     '--local=/remote.test/', '--local=/signed.test/', '--local=/soft.test/', '--local=/lists.test/',
     '--txt-record=remote.test,v=spf1 ip4:127.0.0.2 -all',
@@ -59,7 +64,7 @@ async function send(s: TestServer, ip: string, sender: string, data: Buffer): Pr
 
 const subject = (m: string) => /^Subject: (.*)$/m.exec(m)?.[1]?.trim();
 
-test('SPF pass: delivered with Received-SPF and Authentication-Results after our Received line', { timeout: 60000 }, async () => {
+test('SPF pass: delivered with Received-SPF and Authentication-Results after our Received line', { timeout: 60000, skip }, async () => {
   const r = await send(server, '127.0.0.2', 'a@remote.test', message('a@remote.test', 'usr@example.test', 'spf-pass'));
   assert.match(r, /^250 2\.0\.0 Ok: queued as/);
   const got = (await waitForMessages(server.ports.imaps, 'usr@example.test', 'pw-usr-1', 1)).find((m) => subject(m) === 'spf-pass');
@@ -69,7 +74,7 @@ test('SPF pass: delivered with Received-SPF and Authentication-Results after our
   assert.match(head, /\r\nAuthentication-Results: mail\.example\.test;\r\n dkim=none[^]*spf=pass [^]*smtp\.mailfrom=a@remote\.test[^]*dmarc=pass /);
 });
 
-test('DMARC p=reject honoured: 550 5.7.1 at the end of DATA, nothing stored', { timeout: 60000 }, async () => {
+test('DMARC p=reject honoured: 550 5.7.1 at the end of DATA, nothing stored', { timeout: 60000, skip }, async () => {
   const r = await send(server, '127.0.0.9', 'a@remote.test', message('a@remote.test', 'usr@example.test', 'forged'));
   assert.equal(r, '550 5.7.1 Email rejected per DMARC policy for remote.test');
   const all = await folderMessages(server.ports.imaps, 'usr@example.test', 'pw-usr-1');
@@ -77,7 +82,7 @@ test('DMARC p=reject honoured: 550 5.7.1 at the end of DATA, nothing stored', { 
   assert.match(server.readLog(), /policy: data from unknown\[127\.0\.0\.9\] id=\S+ from=<a@remote\.test>: 550 5\.7\.1 Email rejected per DMARC policy for remote\.test \[[^\]]*dmarc: reject: dmarc=fail p=reject/);
 });
 
-test('DKIM: a signed message passes DMARC although SPF fails; a tampered one is refused', { timeout: 60000 }, async () => {
+test('DKIM: a signed message passes DMARC although SPF fails; a tampered one is refused', { timeout: 60000, skip }, async () => {
   const good = await signed(message('news@signed.test', 'usr@example.test', 'dkim-signed'), key);
   assert.match(await send(server, '127.0.0.9', 'bounces@signed.test', good), /^250 /);
   const bad = await signed(message('news@signed.test', 'usr@example.test', 'dkim-tampered'), key);
@@ -89,7 +94,7 @@ test('DKIM: a signed message passes DMARC although SPF fails; a tampered one is 
   assert.match(got, /dmarc=pass/);
 });
 
-test('DMARC p=quarantine: accepted and filed in Junk, not INBOX', { timeout: 60000 }, async () => {
+test('DMARC p=quarantine: accepted and filed in Junk, not INBOX', { timeout: 60000, skip }, async () => {
   const r = await send(server, '127.0.0.9', 'x@soft.test', message('x@soft.test', 'usr@example.test', 'quarantined'));
   assert.match(r, /^250 /);
   const junk = await waitForMessages(server.ports.imaps, 'usr@example.test', 'pw-usr-1', 1, 'Junk');
@@ -98,7 +103,7 @@ test('DMARC p=quarantine: accepted and filed in Junk, not INBOX', { timeout: 600
   assert.ok(!inbox.some((m) => subject(m) === 'quarantined'));
 });
 
-test('local policy: a domain set to "none" is delivered; dmarc_reject = false quarantines instead of refusing', { timeout: 60000 }, async () => {
+test('local policy: a domain set to "none" is delivered; dmarc_reject = false quarantines instead of refusing', { timeout: 60000, skip }, async () => {
   assert.match(await send(server, '127.0.0.9', 'l@lists.test', message('l@lists.test', 'usr@example.test', 'list-mail')), /^250 /);
   assert.match(await send(lenient, '127.0.0.9', 'a@remote.test', message('a@remote.test', 'usr@example.test', 'not-refused')), /^250 /);
   const junk = await waitForMessages(lenient.ports.imaps, 'usr@example.test', 'pw-usr-1', 1, 'Junk');

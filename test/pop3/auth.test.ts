@@ -9,6 +9,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { digestResponse, parseDirectives } from '../../src/auth/sasl-digest.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { python, RawClient } from './helpers.js';
+import { needs } from '../helpers/peers.js';
 
 let server: TestServer;
 
@@ -33,7 +34,7 @@ async function stlsClient(localAddress?: string): Promise<RawClient> {
   return c;
 }
 
-test('before STLS: CAPA offers STLS, no USER, only the non-plaintext SASL mechanism (SCRAM), and plaintext logins are refused', { timeout: 60000 }, async () => {
+test('before STLS: CAPA offers STLS, no USER, only the non-plaintext SASL mechanism (SCRAM), and plaintext logins are refused', { timeout: 60000, ...needs('python3') }, async () => {
   const r = await python(server, `
 p = connect('plain')
 capa = p.capa()
@@ -76,7 +77,7 @@ out(res)
   assert.match(r.login, /^\+OK Maildrop has 0 messages \(0 octets\)$/);
 });
 
-test('a wrong password gets -ERR [AUTH]; an unknown user gets the same answer', { timeout: 60000 }, async () => {
+test('a wrong password gets -ERR [AUTH]; an unknown user gets the same answer', { timeout: 60000, ...needs('python3') }, async () => {
   const r = await python(server, `
 res = []
 for user, pw in [('usr1@example.test', 'wrong'), ('nobody@example.test', 'secret1')]:
@@ -149,7 +150,7 @@ test('AUTH PLAIN with an initial response, with a "+ " continuation, and cancell
   assert.match(server.readLog(), /login: user=usr1@example\.test, client=127\.0\.0\.1, method=PLAIN, tls=yes/);
 });
 
-test('a bare local part works with USER/PASS too', { timeout: 60000 }, async () => {
+test('a bare local part works with USER/PASS too', { timeout: 60000, ...needs('python3') }, async () => {
   const r = await python(server, `
 p = login('tls', 'usr1', 'secret1')
 n = p.stat()[0]
@@ -159,7 +160,7 @@ out({'n': n})
   assert.equal(typeof r.n, 'number');
 });
 
-test('with plaintext_without_tls = true, USER/PASS and AUTH PLAIN work without TLS and CAPA says so', { timeout: 60000 }, async () => {
+test('with plaintext_without_tls = true, USER/PASS and AUTH PLAIN work without TLS and CAPA says so', { timeout: 60000, ...needs('python3') }, async () => {
   const open = await startServer({ toml: '[auth]\nplaintext_without_tls = true\n' });
   try {
     await open.addUser('usr1@example.test', 'secret1');

@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { deliver, python, simpleMessage, RawClient } from './helpers.js';
+import { needs } from '../helpers/peers.js';
 
 let server: TestServer;
 
@@ -31,7 +32,7 @@ def subjects(p):
     return res
 `;
 
-test('a dropped connection deletes nothing', { timeout: 60000 }, async () => {
+test('a dropped connection deletes nothing', { timeout: 60000, ...needs('python3') }, async () => {
   const r = await python(server, SUBJECTS + `
 p = login()
 p.dele(1)
@@ -51,7 +52,7 @@ out({'subjects': s})
   assert.match(server.readLog(), /logout: user=usr1@example\.test, retr=0, top=\d+, dele=2, size=0, expunged=0, left=3, reason=disconnected/);
 });
 
-test('DELE marks in the session, RSET unmarks, QUIT removes', { timeout: 60000 }, async () => {
+test('DELE marks in the session, RSET unmarks, QUIT removes', { timeout: 60000, ...needs('python3') }, async () => {
   const r = await python(server, SUBJECTS + `
 p = login()
 p.dele(2)
@@ -85,7 +86,7 @@ out({'statAfterDele': stat_after_dele[0], 'retr': retr, 'deleAgain': dele_again,
   assert.match(server.readLog(), /logout: user=usr1@example\.test, .*dele=1, .*expunged=1, left=2, reason=quit/);
 });
 
-test('a second session gets [IN-USE] until the first QUITs', { timeout: 60000 }, async () => {
+test('a second session gets [IN-USE] until the first QUITs', { timeout: 60000, ...needs('python3') }, async () => {
   const r = await python(server, `
 p = login()
 try:
@@ -102,7 +103,7 @@ out({'second': second, 'afterQuit': n})
   assert.equal(r.afterQuit, 2);
 });
 
-test('an idle timeout closes with -ERR, deletes nothing, and releases the lock', { timeout: 60000 }, async () => {
+test('an idle timeout closes with -ERR, deletes nothing, and releases the lock', { timeout: 60000, ...needs('python3') }, async () => {
   const c = await RawClient.connect(server.ports.pop3s, { tls: true });
   try {
     assert.match(await c.line(), /^\+OK /);

@@ -9,6 +9,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { deliver, python, run, simpleMessage } from './helpers.js';
+import { needs } from '../helpers/peers.js';
 
 let server: TestServer;
 
@@ -58,7 +59,7 @@ out({'n': n})
   return r.n;
 }
 
-test('fetchmail over STLS (port 110 style) retrieves the message and deletes it', { timeout: 90000 }, async () => {
+test('fetchmail over STLS (port 110 style) retrieves the message and deletes it', { timeout: 90000, ...needs('fetchmail', 'python3') }, async () => {
   await deliver(server, 'usr1@example.test', simpleMessage('via fetchmail stls', 'Grüße aus Zürich\r\n.a dot line\r\nlast line'));
   const { out, log } = await fetch('stls', server.ports.pop3, 'sslproto tls1.2+ no sslcertck');
   assert.match(log, /POP3> STLS/, 'fetchmail upgraded with STLS');
@@ -69,7 +70,7 @@ test('fetchmail over STLS (port 110 style) retrieves the message and deletes it'
   assert.equal(await remaining(), 0, 'no keep: deleted on the server at QUIT');
 });
 
-test('fetchmail over implicit TLS (port 995 style)', { timeout: 90000 }, async () => {
+test('fetchmail over implicit TLS (port 995 style)', { timeout: 90000, ...needs('fetchmail', 'python3') }, async () => {
   await deliver(server, 'usr1@example.test', simpleMessage('via fetchmail ssl', 'over 995'));
   const { out } = await fetch('ssl', server.ports.pop3s, 'ssl sslproto tls1.2+ no sslcertck');
   assert.match(out, /^Subject: via fetchmail ssl$/m);

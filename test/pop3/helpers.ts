@@ -1,4 +1,4 @@
-/** Clients for the POP3 tests: swaks to deliver, Python's poplib to read, a raw socket for transcripts. */
+/** Clients for the POP3 tests: raw SMTP or swaks to deliver, Python's poplib or Node to read, a raw socket for transcripts. */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { TestServer } from '../helpers/server.js';
+import { RawSmtp } from '../smtp/client.js';
+import { waitFor as waitUntil } from '../helpers/wait.js';
 
 export interface RunResult { code: number | null; stdout: string; stderr: string }
 
@@ -40,24 +42,29 @@ export function deliveries(server: TestServer, address: string): number {
   return (server.readLog().match(re) ?? []).length;
 }
 
-export async function waitFor(what: string, cond: () => boolean, timeoutMs = 20000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+export function waitFor(what: string, cond: () => boolean, timeoutMs = 20000): Promise<true> {
+  return waitUntil(() => cond() || null, { timeout: timeoutMs, describe: what }).then(() => true);
 }
 
 /**
- * Sends `data` (CRLF lines, ending with CRLF) as the message with swaks and waits for the local
- * delivery. With --no-data-fixup swaks sends the file as it is plus CRLF, so the file holds
- * the DATA part as it goes on the wire: dot-stuffed (RFC 5321 4.5.2) and ending in ".".
+ * Sends `data` (CRLF lines, ending with CRLF) as the message over port 25 and waits for the
+ * local delivery: with swaks (`via: 'swaks'`, a real client; the caller declares
+ * `needs('swaks')`) or with the raw SMTP client of test/smtp/client.ts (the default: tests
+ * about POP3 itself then need no peer). Either way the DATA part goes on the wire as it is:
+ * dot-stuffed (RFC 5321 4.5.2) and ending in CRLF ".".
  */
-export async function deliver(server: TestServer, to: string, data: Buffer | string): Promise<void> {
+export async function deliver(server: TestServer, to: string, data: Buffer | string, via: 'raw' | 'swaks' = 'raw'): Promise<void> {
   const msg = Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8');
   if (!msg.subarray(-2).equals(Buffer.from('\r\n'))) throw new Error('test messages end with CRLF');
   const stuffed = Buffer.from(msg.toString('latin1').replace(/^\./gm, '..') + '.', 'latin1');
   const before = deliveries(server, to);
+  if (via === 'swaks') await deliverWithSwaks(server, to, stuffed);
+  else await deliverRaw(server, to, stuffed);
+  await waitFor(`delivery to ${to}`, () => deliveries(server, to) > before);
+}
+
+/** With --no-data-fixup swaks sends the file as it is plus CRLF. */
+async function deliverWithSwaks(server: TestServer, to: string, stuffed: Buffer): Promise<void> {
   const file = join(server.dir, `msg-${randomBytes(4).toString('hex')}.eml`);
   writeFileSync(file, stuffed);
   const r = await run('swaks', [
@@ -65,7 +72,26 @@ export async function deliver(server: TestServer, to: string, data: Buffer | str
     '--from', 'sender@remote.example.net', '--to', to, '--data', `@${file}`, '--no-data-fixup', '--timeout', '20',
   ], { timeoutMs: 30000 });
   if (r.code !== 0) throw new Error(`swaks failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
-  await waitFor(`delivery to ${to}`, () => deliveries(server, to) > before);
+}
+
+async function deliverRaw(server: TestServer, to: string, stuffed: Buffer): Promise<void> {
+  const c = await RawSmtp.connect(server.ports.smtp);
+  try {
+    const expect = async (line: string | null, code: number) => {
+      const r = line === null ? await c.reply(20000) : await c.cmd(line, 20000);
+      if (r.code !== code) throw new Error(`SMTP ${line ?? 'greeting'}: ${r.raw.trim()} (wanted ${code})`);
+    };
+    await expect(null, 220);
+    await expect('EHLO client.example.net', 250);
+    await expect('MAIL FROM:<sender@remote.example.net>', 250);
+    await expect(`RCPT TO:<${to}>`, 250);
+    await expect('DATA', 354);
+    c.send(Buffer.concat([stuffed, Buffer.from('\r\n')]));
+    await expect(null, 250);
+    await c.cmd('QUIT', 20000).catch(() => undefined);
+  } finally {
+    c.destroy();
+  }
 }
 
 /** A short plain message with CRLF line ends. */
@@ -112,6 +138,40 @@ def out(obj):
     return JSON.parse(last);
   } catch {
     throw new Error(`python printed no JSON:\n${r.stdout}\n${r.stderr}`);
+  }
+}
+
+/**
+ * Every message of a mailbox read over POP3 (a Node client, so that tests about something else
+ * need no peer): on the plain port with STLS first when `stls`, else plain USER/PASS (the
+ * server allowing it); each message as the lines of RETR joined with CRLF, byte-stuffing
+ * undone, as UTF-8 (what Python's poplib gave these tests before).
+ */
+export async function popMessages(port: number, user: string, password: string, opts: { stls?: boolean } = {}): Promise<string[]> {
+  const c = await RawClient.connect(port);
+  const ok = async (cmd: string | null) => {
+    const r = cmd === null ? await c.line() : await c.cmd(cmd);
+    if (!r.startsWith('+OK')) throw new Error(`POP3 ${cmd?.startsWith('PASS') ? 'PASS' : cmd ?? 'greeting'}: ${r}`);
+  };
+  try {
+    await ok(null);
+    if (opts.stls) {
+      await ok('STLS');
+      await c.upgrade();
+    }
+    await ok(`USER ${user}`);
+    await ok(`PASS ${password}`);
+    await ok('LIST');
+    const n = (await c.multi()).length;
+    const out: string[] = [];
+    for (let i = 1; i <= n; i++) {
+      await ok(`RETR ${i}`);
+      out.push(Buffer.from((await c.multi()).join('\r\n'), 'latin1').toString('utf8'));
+    }
+    await ok('QUIT');
+    return out;
+  } finally {
+    c.destroy();
   }
 }
 

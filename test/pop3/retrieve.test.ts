@@ -10,6 +10,7 @@ import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { deliver, python, simpleMessage } from './helpers.js';
+import { needs } from '../helpers/peers.js';
 
 let server: TestServer;
 
@@ -96,10 +97,10 @@ out({
 
 let delivered: Buffer;
 
-test('RETR returns the delivered bytes exactly, over STLS on the plain port', { timeout: 90000 }, async () => {
+test('RETR returns the delivered bytes exactly, over STLS on the plain port', { timeout: 90000, ...needs('swaks', 'python3') }, async () => {
   const { data, attachment } = richMessage();
   delivered = data;
-  await deliver(server, 'usr1@example.test', data);
+  await deliver(server, 'usr1@example.test', data, 'swaks');
   const r = await python(server, `MODE = 'stls'\n` + RETRIEVE);
   const got = Buffer.from(r.message, 'base64');
   const { rest, trace } = stripTrace(got);
@@ -125,7 +126,7 @@ test('RETR returns the delivered bytes exactly, over STLS on the plain port', { 
   assert.ok(Buffer.from(r.top3, 'base64').equals(got.subarray(0, end)));
 });
 
-test('the same message over implicit TLS (995) with POP3_SSL; UIDL is stable across a restart', { timeout: 90000 }, async () => {
+test('the same message over implicit TLS (995) with POP3_SSL; UIDL is stable across a restart', { timeout: 90000, ...needs('python3') }, async () => {
   assert.ok(delivered, 'runs after the STLS test');
   const r = await python(server, `MODE = 'tls'\n` + RETRIEVE);
   const { rest } = stripTrace(Buffer.from(r.message, 'base64'));
@@ -135,7 +136,7 @@ test('the same message over implicit TLS (995) with POP3_SSL; UIDL is stable acr
   assert.deepEqual(again.uidl, r.uidl, 'UIDL after restart');
 });
 
-test('message numbers are the snapshot taken at login: new mail shows at the next login', { timeout: 90000 }, async () => {
+test('message numbers are the snapshot taken at login: new mail shows at the next login', { timeout: 90000, ...needs('python3') }, async () => {
   await deliver(server, 'usr2@example.test', simpleMessage('first'));
   // The Python session stays open while a second message arrives; files in the test dir say when.
   const script = `
@@ -170,7 +171,7 @@ out({'before': before, 'during': during, 'listing': listing, 'retr2': retr2, 'af
   assert.deepEqual(out, { before: 1, during: 1, listing: 1, retr2: '-ERR No such message', after: 2 });
 });
 
-test('a message whose body file is gone: RETR and TOP answer -ERR and the session goes on', { timeout: 90000 }, async () => {
+test('a message whose body file is gone: RETR and TOP answer -ERR and the session goes on', { timeout: 90000, ...needs('python3') }, async () => {
   const blobs = join(server.dir, 'blobs');
   const listBlobs = () => new Set(readdirSync(blobs, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)));
   const before = listBlobs();

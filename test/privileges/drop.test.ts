@@ -12,6 +12,7 @@ import { codes, message, talk } from '../policy/smtp.js';
 import { waitForMessages } from '../policy/mailbox.js';
 import { inbox, until } from '../submission/helpers.js';
 import { RawSmtp } from '../smtp/client.js';
+import { needs } from '../helpers/peers.js';
 
 /**
  * Issue 9 item 5: started as root, the server binds its ports and runs as `[server] user`;
@@ -22,7 +23,7 @@ import { RawSmtp } from '../smtp/client.js';
 const user = (pid: number) => execFileSync('ps', ['-o', 'user=', '-p', String(pid)], { encoding: 'utf8' }).trim();
 const children = (pid: number) => execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').map((s) => Number(s.trim())).filter(Boolean);
 
-test('as root: runs as the server user, every protocol works, programs run as program_user', { timeout: 120000 }, async () => {
+test('as root: runs as the server user, every protocol works, programs run as program_user', { timeout: 120000, ...needs('ps') }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'correo-drop-'));
   chmodSync(dir, 0o755);
   const smrsh = join(dir, 'smrsh');
@@ -77,7 +78,7 @@ test('a [server] user that does not exist stops the start with a clear error and
   }
 });
 
-test('systemd socket activation: the inherited fd 3 serves its configured address', { timeout: 60000 }, async () => {
+test('systemd socket activation: the inherited fd 3 serves its configured address', { timeout: 60000, ...needs('ps') }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'correo-sockact-'));
   const listener = createServer();
   await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));

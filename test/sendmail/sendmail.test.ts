@@ -9,6 +9,10 @@ import { startServer, type TestServer } from '../helpers/server.js';
 import { startDns, type TestDns } from '../helpers/dns.js';
 import { inbox, until } from '../submission/helpers.js';
 import { MAGIC } from '../../src/smtp/maildrop.js';
+import { missingPeers } from '../helpers/peers.js';
+
+/** Every test here needs these peers (the hooks start them): skipped with the install line without them. */
+const skip = missingPeers('dnsmasq');
 
 /**
  * The local sendmail command (S31) from a shell, the way cron, PHP's mail() and scripts run
@@ -44,6 +48,7 @@ async function delivered(user: string, pw: string, marker: string): Promise<stri
 }
 
 test.before(async () => {
+  if (skip) return;
   bin = mkdtempSync(join(tmpdir(), 'correo-bin-'));
   chmodSync(bin, 0o755);
   symlinkSync(join(CLI_DIR, 'sendmail-bin.js'), join(bin, 'sendmail'));
@@ -63,7 +68,7 @@ test.after(async () => {
   if (bin) rmSync(bin, { recursive: true, force: true });
 });
 
-test('sendmail -t from a shell pipeline: header recipients, Bcc removed, From: from -F, Date and Message-ID added; a lone dot ends the input', { timeout: 60_000 }, async () => {
+test('sendmail -t from a shell pipeline: header recipients, Bcc removed, From: from -F, Date and Message-ID added; a lone dot ends the input', { timeout: 60_000, skip }, async () => {
   const r = await sh(`printf 'To: usr\\nBcc: admin@example.test\\nSubject: from the shell\\n\\nfirst line\\n.\\nnot read\\n' | sendmail -t -F "Shell Script"`);
   assert.equal(r.code, 0, r.stderr);
   for (const [user, pw] of [['usr@example.test', 'usr-pw'], ['admin@example.test', 'admin-pw']]) {
@@ -74,7 +79,7 @@ test('sendmail -t from a shell pipeline: header recipients, Bcc removed, From: f
   }
 });
 
-test('cron-like use: empty environment, no config in the working directory, -oi keeps a lone dot, recipients on the command line, exit 0', { timeout: 60_000 }, async () => {
+test('cron-like use: empty environment, no config in the working directory, -oi keeps a lone dot, recipients on the command line, exit 0', { timeout: 60_000, skip }, async () => {
   const r = await sh(`cd / && env -i PATH="$PATH" CORREO_CONFIG="$CORREO_CONFIG" /bin/sh -c 'printf "Subject: cron job output\\n\\nbefore\\n.\\nafter\\n" | sendmail -oi -oem usr@example.test'`);
   assert.equal(r.code, 0, r.stderr);
   const m = await delivered('usr@example.test', 'usr-pw', 'Subject: cron job output');
@@ -84,7 +89,7 @@ test('cron-like use: empty environment, no config in the working directory, -oi 
   assert.match(none.stderr, /No recipient addresses found in header/);
 });
 
-test('sendmail -bs: an SMTP session on standard input and output', { timeout: 60_000 }, async () => {
+test('sendmail -bs: an SMTP session on standard input and output', { timeout: 60_000, skip }, async () => {
   const session = 'EHLO script.local\\r\\nMAIL FROM:<root@example.test>\\r\\nRCPT TO:<usr@example.test>\\r\\nDATA\\r\\nSubject: over -bs\\r\\n\\r\\n..dot stuffed\\r\\n.\\r\\nQUIT\\r\\n';
   const r = await sh(`printf '${session}' | sendmail -bs`);
   assert.equal(r.code, 0, r.stderr);
@@ -95,7 +100,7 @@ test('sendmail -bs: an SMTP session on standard input and output', { timeout: 60
   assert.match(m, /\r\n\r\n\.dot stuffed$/);
 });
 
-test('sendmail -bp and mailq list the queue like mailq', { timeout: 60_000 }, async () => {
+test('sendmail -bp and mailq list the queue like mailq', { timeout: 60_000, skip }, async () => {
   const r = await sh(`printf 'Subject: waits in the queue\\n\\nx\\n' | sendmail someone@later.test`);
   assert.equal(r.code, 0, r.stderr);
   await until('the message deferred', () => /to=<someone@later\.test>.*status=deferred/.test(server.readLog()));
@@ -107,7 +112,7 @@ test('sendmail -bp and mailq list the queue like mailq', { timeout: 60_000 }, as
   }
 });
 
-test('S24: an untrusted user\'s -f for an address not theirs goes with X-Authentication-Warning; their own address and root\'s -f go without', { timeout: 60_000 }, async () => {
+test('S24: an untrusted user\'s -f for an address not theirs goes with X-Authentication-Warning; their own address and root\'s -f go without', { timeout: 60_000, skip }, async () => {
   const r = await sh(`printf 'Subject: nobody as boss\\n\\nx\\n' | sendmail -f boss@example.test usr@example.test`, { user: 'nobody' });
   assert.equal(r.code, 0, r.stderr);
   const m = await delivered('usr@example.test', 'usr-pw', 'Subject: nobody as boss');
@@ -124,7 +129,7 @@ test('S24: an untrusted user\'s -f for an address not theirs goes with X-Authent
   assert.match(server.readLog(), /pickup: uid=65534 from=<nobody>, sender set to <boss@example\.test> by an untrusted user/);
 });
 
-test('durability: with the server down, sendmail still answers 0 once the file is on disk, and the message goes when the server starts', { timeout: 90_000 }, async () => {
+test('durability: with the server down, sendmail still answers 0 once the file is on disk, and the message goes when the server starts', { timeout: 90_000, skip }, async () => {
   await server.kill9();
   const r = await sh(`printf 'Subject: written while down\\n\\nx\\n' | sendmail usr@example.test`);
   assert.equal(r.code, 0, r.stderr);
@@ -135,7 +140,7 @@ test('durability: with the server down, sendmail still answers 0 once the file i
   await until('maildrop emptied', () => readdirSync(join(server.dir, 'maildrop')).filter((n) => n !== 'showq').length === 0);
 });
 
-test('untrusted_sender = "refuse": the message is not sent and the user is told; a hard link to another user\'s file is not taken as theirs', { timeout: 90_000 }, async () => {
+test('untrusted_sender = "refuse": the message is not sent and the user is told; a hard link to another user\'s file is not taken as theirs', { timeout: 90_000, skip }, async () => {
   const dns2 = await startDns(['--local=/test/']);
   const strict = await startServer({ dns: dns2, toml: '[sendmail]\nuntrusted_sender = "refuse"\n' });
   try {

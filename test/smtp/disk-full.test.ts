@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { RawSmtp, storedMessages } from './client.js';
+import { needs } from '../helpers/peers.js';
 
 /** Disk full (issue 2, "Bad input"): a 4xx, nothing half-written, and mail flows again once there is room. */
 
@@ -18,7 +19,7 @@ async function transaction(c: RawSmtp, body: string): Promise<string> {
   return (await c.reply(30000)).lines[0];
 }
 
-test('file system full in the middle of DATA: 452 4.3.1, no partial file; accepted again after room is made', { timeout: 90000 }, async (t) => {
+test('file system full in the middle of DATA: 452 4.3.1, no partial file; accepted again after room is made', { timeout: 90000, ...needs('mount', 'umount') }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'correo-smtp-full-'));
   const blobs = join(dir, 'blobs');
   mkdirSync(blobs);

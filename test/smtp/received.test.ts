@@ -5,6 +5,7 @@ import { ClientNames } from '../../src/smtp/rdns.js';
 import { startServer } from '../helpers/server.js';
 import { startDns } from '../helpers/dns.js';
 import { RawSmtp, storedMessages } from './client.js';
+import { needs } from '../helpers/peers.js';
 
 const base = {
   helo: 'client.remote.test',
@@ -57,7 +58,7 @@ test('client names are looked up once per address and minute', async () => {
   assert.equal(calls, 5, 'bounded: the oldest entry was dropped');
 });
 
-test('Received names the client by forward-confirmed reverse DNS from [dns] servers only', { timeout: 60000 }, async () => {
+test('Received names the client by forward-confirmed reverse DNS from [dns] servers only', { timeout: 60000, ...needs('dnsmasq') }, async () => {
   const dns = await startDns([
     // (127.0.0.1 is avoided: c-ares answers its PTR from /etc/hosts before asking DNS.)
     '--host-record=good.remote.test,127.0.0.3',

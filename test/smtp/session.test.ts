@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { RawSmtp, storedMessages, dialogue } from './client.js';
+import { needs } from '../helpers/peers.js';
 
 /** Runs swaks against the test server; resolves with its exit code and transcript. */
 function swaks(args: string[]): Promise<{ code: number; out: string }> {
@@ -59,7 +60,7 @@ test.after(async () => {
   await server?.stop();
 });
 
-test('swaks delivers to a local user; the stored message has Return-Path, Received with the queue id, the body', { timeout: 60000 }, async () => {
+test('swaks delivers to a local user; the stored message has Return-Path, Received with the queue id, the body', { timeout: 60000, ...needs('swaks', 'python3') }, async () => {
   const body = 'Hola, caf\u00e9 \u2615\nsecond line\n.leading dot\n';
   const r = await swaks(['--server', `127.0.0.1:${server.ports.smtp}`, '--to', 'usr@example.test', '--from', 'x@remote.test',
     '--header', 'Subject: swaks test', '--body', body]);
@@ -90,7 +91,7 @@ test('swaks delivers to a local user; the stored message has Return-Path, Receiv
   assert.ok(popped.equals(stored.text), 'POP3 RETR returns the stored message byte for byte');
 });
 
-test('unknown local user: 550 5.1.1 at RCPT; relay attempt: 550 5.7.1', { timeout: 60000 }, async () => {
+test('unknown local user: 550 5.1.1 at RCPT; relay attempt: 550 5.7.1', { timeout: 60000, ...needs('swaks') }, async () => {
   const unknown = await swaks(['--server', `127.0.0.1:${server.ports.smtp}`, '--to', 'nobody@example.test', '--from', 'x@remote.test', '--quit-after', 'RCPT']);
   assert.notEqual(unknown.code, 0);
   assert.match(unknown.out, /<\*\* +550 5\.1\.1 <nobody@example\.test>/);
@@ -224,7 +225,7 @@ test('PIPELINING: the replies to one pipelined group leave in one write (RFC 292
   }
 });
 
-test('STARTTLS with swaks; EHLO inside TLS no longer offers STARTTLS; Received says ESMTPS and the cipher', { timeout: 60000 }, async () => {
+test('STARTTLS with swaks; EHLO inside TLS no longer offers STARTTLS; Received says ESMTPS and the cipher', { timeout: 60000, ...needs('swaks') }, async () => {
   const r = await swaks(['--server', `127.0.0.1:${server.ports.smtp}`, '--to', 'usr@example.test', '--from', 'tls@remote.test', '--tls',
     '--header', 'Subject: over tls', '--body', 'secret']);
   assert.equal(r.code, 0, r.out);

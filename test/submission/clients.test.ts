@@ -10,6 +10,10 @@ import { startSink, type Sink } from '../helpers/sink.js';
 import { RawSmtp } from '../smtp/client.js';
 import { ScramClient } from '../auth/scram-client.js';
 import { inbox, python, SMTPLIB, swaks, until } from './helpers.js';
+import { missingPeers } from '../helpers/peers.js';
+
+/** Every test here needs these peers (the hooks start them): skipped with the install line without them. */
+const skip = missingPeers('dnsmasq');
 
 /**
  * Submission (S6, S18) with real clients: swaks, Python's smtplib, nodemailer and a SCRAM
@@ -25,6 +29,7 @@ let sink: Sink;
 let dir: string;
 
 test.before(async () => {
+  if (skip) return;
   sink = await startSink();
   dns = await startDns(['--local=/test/', '--mx-host=remote.test,mx.remote.test,10', `--host-record=mx.remote.test,${sink.host}`]);
   dir = mkdtempSync(join(tmpdir(), 'correo-sub-'));
@@ -60,7 +65,7 @@ function arrived(subject: string) {
   return until(`"${subject}" at the sink`, () => sink.messages.find((m) => m.data.toString().includes(`Subject: ${subject}\r\n`)), 30_000);
 }
 
-test('swaks over 587 STARTTLS and 465 TLS with PLAIN, LOGIN and CRAM-MD5: relayed to remote.test by MX', { timeout: 120_000 }, async () => {
+test('swaks over 587 STARTTLS and 465 TLS with PLAIN, LOGIN and CRAM-MD5: relayed to remote.test by MX', { timeout: 120_000, skip: skip || missingPeers('swaks') }, async () => {
   for (const [tls, port] of [['--tls', server.ports.submission], ['--tlsc', server.ports.submissions]] as const) {
     for (const mech of ['PLAIN', 'LOGIN', 'CRAM-MD5']) {
       const subject = `swaks ${tls} ${mech}`;
@@ -77,7 +82,7 @@ test('swaks over 587 STARTTLS and 465 TLS with PLAIN, LOGIN and CRAM-MD5: relaye
   assert.match(server.readLog(), /sasl_method=CRAM-MD5, sasl_username=usr@example\.test/);
 });
 
-test('Python smtplib: CRAM-MD5 and LOGIN after starttls() on 587, PLAIN over SMTP_SSL on 465', { timeout: 60_000 }, async () => {
+test('Python smtplib: CRAM-MD5 and LOGIN after starttls() on 587, PLAIN over SMTP_SSL on 465', { timeout: 60_000, skip: skip || missingPeers('python3') }, async () => {
   for (const [mode, port, mech] of [['starttls', server.ports.submission, 'CRAM-MD5'], ['starttls', server.ports.submission, 'LOGIN'], ['ssl', server.ports.submissions, 'PLAIN']] as const) {
     const subject = `smtplib ${mode} ${mech}`;
     const out = await python(SMTPLIB, [mode, String(port), mech, 'usr@example.test', PW, 'usr@example.test', 'bob@remote.test', message(subject)]);
@@ -86,7 +91,7 @@ test('Python smtplib: CRAM-MD5 and LOGIN after starttls() on 587, PLAIN over SMT
   }
 });
 
-test('nodemailer: 587 with requireTLS and 465 secure, PLAIN, LOGIN and CRAM-MD5', { timeout: 60_000 }, async () => {
+test('nodemailer: 587 with requireTLS and 465 secure, PLAIN, LOGIN and CRAM-MD5', { timeout: 60_000, skip }, async () => {
   for (const [port, secure] of [[server.ports.submission, false], [server.ports.submissions, true]] as const) {
     for (const authMethod of ['PLAIN', 'LOGIN', 'CRAM-MD5']) {
       const subject = `nodemailer ${port} ${authMethod}`;
@@ -115,7 +120,7 @@ async function scramLogin(c: RawSmtp, user: string, password: string): Promise<{
   return { final: r3.raw, verified };
 }
 
-test('SCRAM-SHA-256 over STARTTLS and implicit TLS with an RFC 7677 client; the server proves it knows the secret', { timeout: 60_000 }, async () => {
+test('SCRAM-SHA-256 over STARTTLS and implicit TLS with an RFC 7677 client; the server proves it knows the secret', { timeout: 60_000, skip }, async () => {
   for (const implicit of [false, true]) {
     const c = implicit ? await RawSmtp.connectTls(server.ports.submissions) : await RawSmtp.connect(server.ports.submission);
     try {
@@ -147,7 +152,7 @@ test('SCRAM-SHA-256 over STARTTLS and implicit TLS with an RFC 7677 client; the 
   }
 });
 
-test('before TLS: no PLAIN/LOGIN offered (538 5.7.11 if tried), MAIL needs AUTH (530 5.7.0); swaks cannot send the password in the clear', { timeout: 60_000 }, async () => {
+test('before TLS: no PLAIN/LOGIN offered (538 5.7.11 if tried), MAIL needs AUTH (530 5.7.0); swaks cannot send the password in the clear', { timeout: 60_000, skip: skip || missingPeers('swaks') }, async () => {
   const c = await RawSmtp.connect(server.ports.submission);
   try {
     await c.reply();
@@ -176,7 +181,7 @@ test('before TLS: no PLAIN/LOGIN offered (538 5.7.11 if tried), MAIL needs AUTH 
   }
 });
 
-test('senders: 553 5.7.1 for a forged envelope sender and for a forged From:, nothing queued; an alias, a senders-file entry and an allowed domain pass', { timeout: 60_000 }, async () => {
+test('senders: 553 5.7.1 for a forged envelope sender and for a forged From:, nothing queued; an alias, a senders-file entry and an allowed domain pass', { timeout: 60_000, skip }, async () => {
   const c = await RawSmtp.connectTls(server.ports.submissions);
   try {
     await c.reply();
@@ -206,7 +211,7 @@ test('senders: 553 5.7.1 for a forged envelope sender and for a forged From:, no
   assert.match(server.readLog(), /reject: header From\/Sender <admin@example\.test> not owned by usr@example\.test/);
 });
 
-test('MSA fix-ups on the stored message: Date and Message-ID added, Bcc gone, unqualified addresses completed', { timeout: 60_000 }, async () => {
+test('MSA fix-ups on the stored message: Date and Message-ID added, Bcc gone, unqualified addresses completed', { timeout: 60_000, skip }, async () => {
   const c = await RawSmtp.connect(server.ports.submission);
   try {
     await c.reply();
@@ -235,7 +240,7 @@ test('MSA fix-ups on the stored message: Date and Message-ID added, Bcc gone, un
   assert.doesNotMatch(head.slice(0, head.indexOf('\r\n\r\n')), /^Bcc:/m);
 });
 
-test('failed AUTH is throttled per client address (454 4.7.0 even with the right password); an account under attack refuses the guessing addresses, not its owner; logged', { timeout: 60_000 }, async () => {
+test('failed AUTH is throttled per client address (454 4.7.0 even with the right password); an account under attack refuses the guessing addresses, not its owner; logged', { timeout: 60_000, skip }, async () => {
   const attempt = async (from: string, user: string, pw: string) => {
     const c = await RawSmtp.connect(server.ports.submission, '127.0.0.1', from);
     try {

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { popMessages } from '../pop3/helpers.js';
 
 /** Runs swaks; resolves with its exit code and transcript (never rejects). */
 export function swaks(args: string[]): Promise<{ code: number; out: string }> {
@@ -39,20 +40,9 @@ except smtplib.SMTPException as e:
 s.quit()
 `;
 
-/** Every message of a mailbox over POP3 with STLS (Python's poplib). */
-export const POPLIB = `
-import poplib, ssl, sys, json
-ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
-p = poplib.POP3('127.0.0.1', int(sys.argv[1]), timeout=20)
-p.stls(ctx)
-p.user(sys.argv[2]); p.pass_(sys.argv[3])
-out = [b'\\r\\n'.join(p.retr(i + 1)[1]).decode('utf-8', 'replace') for i in range(len(p.list()[1]))]
-p.quit()
-print(json.dumps(out))
-`;
-
-export async function inbox(pop3Port: number, user: string, password: string): Promise<string[]> {
-  return JSON.parse(await python(POPLIB, [String(pop3Port), user, password])) as string[];
+/** Every message of a mailbox over POP3 with STLS. */
+export function inbox(pop3Port: number, user: string, password: string): Promise<string[]> {
+  return popMessages(pop3Port, user, password, { stls: true });
 }
 
 export async function until<T>(what: string, cond: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
