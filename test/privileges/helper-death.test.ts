@@ -9,6 +9,7 @@ import { codes, message, talk } from '../policy/smtp.js';
 import { waitForMessages } from '../policy/mailbox.js';
 import { until } from '../submission/helpers.js';
 import { isRoot } from '../../src/privileges/passwd.js';
+import { missingPeers } from '../helpers/peers.js';
 
 /**
  * The privileged delivery helper (the one process that keeps root) dies: program and file
@@ -18,7 +19,7 @@ import { isRoot } from '../../src/privileges/passwd.js';
 
 const children = (pid: number) => execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').map((s) => Number(s.trim())).filter(Boolean);
 
-test('delivery helper killed: program delivery deferred (4.3.0, still queued), mailboxes still served, delivered once after a restart', { timeout: 120000, skip: isRoot() ? false : 'needs root: the helper exists only when the server starts as root' }, async () => {
+test('delivery helper killed: program delivery deferred (4.3.0, still queued), mailboxes still served, delivered once after a restart', { timeout: 120000, skip: isRoot() ? missingPeers('ps') : 'needs root: the helper exists only when the server starts as root' }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'correo-helper-death-'));
   chmodSync(dir, 0o755);
   const smrsh = join(dir, 'smrsh');
