@@ -9,7 +9,7 @@ import type { Session } from './session.js';
  *   personal     ""              INBOX, Sent, Archive/2026 ...      hierarchy separator "/"
  *   other users  "Other Users/"  Other Users/usr1@example.test/INBOX (mailboxes shared by ACL)
  * Admins (config `admins`) also reach any user's mailboxes with the Cyrus form cyradm uses:
- *   user.NAME         -> NAME's INBOX        (NAME: full address, or local part when one domain)
+ *   user.NAME         -> NAME's INBOX        (NAME: full address, or a local part of the first domain)
  *   user.NAME/Sent    -> NAME's Sent         (sub-folders after "/": addresses contain dots)
  */
 export const SEP = '/';
@@ -111,10 +111,14 @@ export async function rightsOf(s: Session, mailboxId: number): Promise<string> {
   return [...new Set(r)].join('');
 }
 
-/** A login name as the authenticator takes it: bare local parts get the only domain. */
+/**
+ * A Cyrus user name (user.NAME of cm, lam, sam, sq, lq, dm) or an ACL identifier: a bare local
+ * part means the primary domain, the first of `domains` (issue 10.10: the seed writes
+ * `cm user.juan` on a server with several domains, as Cyrus's unqualified user names).
+ */
 export function qualify(s: Session, login: string): string {
   const l = login.toLowerCase();
-  if (!l.includes('@') && s.ctx.config.domains.length === 1) return `${l}@${s.ctx.config.domains[0]}`;
+  if (!l.includes('@') && s.ctx.config.domains.length) return `${l}@${s.ctx.config.domains[0]}`;
   return l;
 }
 

@@ -18,6 +18,8 @@ export interface ViewMessage {
 export interface Changes {
   exists: boolean;
   flagged: ViewMessage[];
+  /** A keyword the client was not told of yet (FLAGS goes out again, issue 10.9). */
+  keywords: boolean;
 }
 
 /** What never changes about a message in a mailbox: shared by every session that has it selected. */
@@ -62,6 +64,8 @@ export class SelectedMailbox {
   highestModSeq = 0;
   /** Another session or the queue changed this mailbox since the last sync. */
   dirty = false;
+  /** Keywords this session's FLAGS response has named (issue 10.9: a new one needs a FLAGS update). */
+  private keywords = new Set<string>();
   private released = false;
 
   private constructor(
@@ -83,8 +87,27 @@ export class SelectedMailbox {
     const fresh = (await store.getMailboxById(mailbox.id)) ?? mailbox;
     const v = new SelectedMailbox(fresh, readOnly, rights, displayName);
     v.highestModSeq = fresh.highestModSeq;
-    for (const r of await store.listMessages(mailbox.id)) v.push(r);
+    for (const r of await store.listMessages(mailbox.id)) {
+      v.push(r);
+      v.learnKeywords(r.flags);
+    }
     return v;
+  }
+
+  /** Keywords known to the client, in the order they were first seen. */
+  knownKeywords(): string[] {
+    return [...this.keywords];
+  }
+
+  /** Remembers the keywords of `flags`; true when one was new (RFC 9051 7.3.5: send FLAGS again). */
+  learnKeywords(flags: string[]): boolean {
+    let added = false;
+    for (const f of flags) {
+      if (f.startsWith('\\') || this.keywords.has(f)) continue;
+      this.keywords.add(f);
+      added = true;
+    }
+    return added;
   }
 
   /** Gives up the shared message data (UNSELECT, CLOSE, another SELECT, logout). */
@@ -200,7 +223,7 @@ export class SelectedMailbox {
   async sync(store: Store): Promise<Changes> {
     this.dirty = false;
     const ch = await store.changesSince(this.mailbox.id, this.highestModSeq);
-    const res: Changes = { exists: false, flagged: [] };
+    const res: Changes = { exists: false, flagged: [], keywords: false };
     for (const rec of ch.messages) {
       const i = this.indexOfUid(rec.uid);
       if (i >= 0) {
@@ -210,10 +233,12 @@ export class SelectedMailbox {
         if (old !== now && !sameFlags(old, rec.flags)) {
           this.flagCol[i] = now;
           res.flagged.push(this.msg(i));
+          if (this.learnKeywords(rec.flags)) res.keywords = true;
         }
       } else if (rec.uid > this.maxUid) {
         this.push(rec);
         res.exists = true;
+        if (this.learnKeywords(rec.flags)) res.keywords = true;
       }
     }
     for (const uid of ch.expunged) if (this.indexOfUid(uid) >= 0) this.pending.add(uid);
@@ -253,6 +278,17 @@ export class SelectedMailbox {
     this.pending.clear();
     return { seqs, uids };
   }
+}
+
+const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
+
+/** The FLAGS and PERMANENTFLAGS responses of SELECT (RFC 9051 7.3.5, 7.1), sent again when a keyword is new. */
+export function flagsResponses(box: SelectedMailbox): string[] {
+  const flags = [...SYSTEM_FLAGS, ...box.knownKeywords()].join(' ');
+  return [
+    `FLAGS (${flags})`,
+    `OK [PERMANENTFLAGS (${box.readOnly ? '' : flags + ' \\*'})] ${box.readOnly ? 'read-only' : 'flags and keywords'}`,
+  ];
 }
 
 function lowerBound(a: number[], x: number): number {

@@ -7,7 +7,7 @@ import { Answered, ImapError } from './errors.js';
 import { CommandParser, type Token } from './parser.js';
 import { Output } from './output.js';
 import type { Piece } from './writer.js';
-import type { SelectedMailbox } from './selected.js';
+import { flagsResponses, type SelectedMailbox } from './selected.js';
 import type { MailboxNotifier, Watcher } from './notifier.js';
 import { COMMANDS } from './commands/index.js';
 import { capabilities } from './capabilities.js';
@@ -305,6 +305,7 @@ export class Session implements Watcher, NetSession {
 
   async announce(box: SelectedMailbox, expungeOk: boolean): Promise<void> {
     const ch = await box.sync(this.ctx.store);
+    if (ch.keywords) for (const l of flagsResponses(box)) this.untagged(l);
     if (ch.exists) this.untagged(`${box.exists} EXISTS`);
     const condstore = this.enabled.has('CONDSTORE') || this.enabled.has('QRESYNC');
     for (const m of ch.flagged) {

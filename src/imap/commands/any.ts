@@ -63,6 +63,7 @@ export const anyState: Record<string, CommandSpec> = {
     async run(s, c) {
       const known = ['IMAP4REV2', 'CONDSTORE', 'QRESYNC', 'UTF8=ACCEPT'];
       const done: string[] = [];
+      const hadCondstore = s.enabled.has('CONDSTORE');
       if (c.args.done) throw bad('ENABLE needs at least one capability');
       while (!c.args.done) {
         const cap = c.args.keyword('capability');
@@ -73,6 +74,8 @@ export const anyState: Record<string, CommandSpec> = {
         if (cap === 'QRESYNC' && !s.enabled.has('CONDSTORE')) s.enabled.add('CONDSTORE');
       }
       s.untagged(`ENABLED${done.map((d) => ' ' + d).join('')}`);
+      // RFC 7162 3.1: the first CONDSTORE-enabling command in a selected mailbox reports HIGHESTMODSEQ.
+      if (!hadCondstore && s.enabled.has('CONDSTORE') && s.selected) s.untagged(`OK [HIGHESTMODSEQ ${s.selected.highestModSeq}] highest`);
     },
   },
 

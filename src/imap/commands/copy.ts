@@ -25,7 +25,9 @@ async function copy(s: Session, c: Command, move: boolean) {
   try {
     // RFC 4314 4: the copies keep only the flags the caller may set on the target (as permittedFlags).
     const keep = r.rights === ALL_RIGHTS ? undefined : { seen: r.rights.includes('s'), deleted: r.rights.includes('t'), others: r.rights.includes('w') };
-    res = await s.ctx.store.copyMessages(box.mailbox.id, uids, r.mailbox.id, move && r.mailbox.id !== box.mailbox.id, keep);
+    // RFC 6851 3.1: a MOVE into the selected mailbox too is a copy and an expunge of the
+    // originals (new UIDs); it was a copy only, one message becoming two (issue 10.3).
+    res = await s.ctx.store.copyMessages(box.mailbox.id, uids, r.mailbox.id, move, keep);
   } catch (e) {
     if (e instanceof QuotaExceededError) throw no(`over quota: ${e.message}`, 'OVERQUOTA');
     throw e;
@@ -35,11 +37,9 @@ async function copy(s: Session, c: Command, move: boolean) {
   if (!move) return { code, text: `${c.verb} completed` };
   // RFC 6851 4.3: COPYUID goes in an untagged OK before the expunges.
   s.untagged(`OK [${code}] moved`);
-  if (r.mailbox.id !== box.mailbox.id) {
-    box.markExpunged(res.fromUids);
-    s.shared.notifier.changed(box.mailbox.id);
-    s.announceExpunges(box);
-  }
+  box.markExpunged(res.fromUids);
+  if (r.mailbox.id !== box.mailbox.id) s.shared.notifier.changed(box.mailbox.id);
+  s.announceExpunges(box);
   return `${c.verb} completed`;
 }
 

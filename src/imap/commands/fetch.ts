@@ -6,6 +6,7 @@ import type { ViewMessage } from '../selected.js';
 import { formatSet, inRanges, resolveRanges } from '../sequence.js';
 import { withoutNul } from '../message.js';
 import { bodyPart, envelopeOf, preloadTrees, readMessage, sectionRange, structureOf, type PartBytes } from '../mimeview.js';
+import { enableCondstore } from '../condstore.js';
 import type { Piece } from '../writer.js';
 
 /** A parsed section spec (RFC 9051 6.4.5): part numbers, then what of the part. */
@@ -171,7 +172,7 @@ async function fetch(s: Session, c: Parameters<CommandSpec['run']>[1]) {
   }
   c.args.end();
   if (vanished && (!c.uid || changedSince === null || !s.enabled.has('QRESYNC'))) throw bad('VANISHED needs UID FETCH, CHANGEDSINCE and QRESYNC enabled (RFC 7162 3.2.6)');
-  if (changedSince !== null || items.some((i) => i.kind === 'MODSEQ')) s.enabled.add('CONDSTORE');
+  if (changedSince !== null || items.some((i) => i.kind === 'MODSEQ')) enableCondstore(s);
   if (changedSince !== null && !items.some((i) => i.kind === 'MODSEQ')) items.push({ kind: 'MODSEQ' });
 
   if (box.dirty) await s.announce(box, c.uid);

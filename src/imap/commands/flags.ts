@@ -2,6 +2,8 @@ import type { CommandSpec } from '../session.js';
 import { bad, no } from '../errors.js';
 import { checkFlag } from '../args.js';
 import { formatSet } from '../sequence.js';
+import { flagsResponses } from '../selected.js';
+import { enableCondstore } from '../condstore.js';
 import type { FlagOp } from '../../store/types.js';
 
 /** RFC 9051 6.4.6 STORE, RFC 7162 3.1.3 UNCHANGEDSINCE / MODIFIED. */
@@ -16,7 +18,7 @@ const store: CommandSpec['run'] = async (s, c) => {
       if (k !== 'UNCHANGEDSINCE') throw bad(`unknown store modifier ${k}`);
       unchangedSince = mods.number('mod-sequence');
     }
-    s.enabled.add('CONDSTORE');
+    enableCondstore(s);
   }
   const what = c.args.keyword('+FLAGS, -FLAGS or FLAGS');
   const m = /^([+-]?)FLAGS(\.SILENT)?$/.exec(what);
@@ -39,12 +41,16 @@ const store: CommandSpec['run'] = async (s, c) => {
   const uids = idx.filter((i) => !box.isExpunged(i)).map((i) => box.uidAt(i));
   const res = await s.ctx.store.updateFlags(box.mailbox.id, uids, op, [...new Set(flags)], unchangedSince);
   const changedUids = new Set<number>();
+  let newKeyword = false;
   for (const rec of res.changed) {
     const i = box.indexOfUid(rec.uid);
     if (i < 0) continue;
     box.setFlags(i, rec.flags, rec.modSeq);
     changedUids.add(rec.uid);
+    if (box.learnKeywords(rec.flags)) newKeyword = true;
   }
+  // RFC 9051 7.3.5: a keyword new to the mailbox is announced with FLAGS (issue 10.9).
+  if (newKeyword) for (const l of flagsResponses(box)) s.untagged(l);
   if (res.changed.length) s.shared.notifier.changed(box.mailbox.id);
   const condstore = s.enabled.has('CONDSTORE');
   // Without .SILENT every message of the set gets its flags back; with it, only what CONDSTORE needs (RFC 7162 3.1.3).

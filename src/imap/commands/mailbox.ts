@@ -3,14 +3,14 @@ import type { Args } from '../args.js';
 import { bad, no } from '../errors.js';
 import { checkNewName, decodeName, encodeName, need, OTHER_USERS, resolve, SEP, qualify, type Resolved } from '../names.js';
 import { decodeMutf7 } from '../mutf7.js';
-import { SelectedMailbox } from '../selected.js';
+import { SelectedMailbox, flagsResponses } from '../selected.js';
 import { parseSequenceSet, resolveRanges, inRanges, formatSet } from '../sequence.js';
 import type { Mailbox } from '../../store/types.js';
 import type { Piece } from '../writer.js';
+import { enableCondstore } from '../condstore.js';
 import { Wildcard } from '../wildcard.js';
 
 const AUTHED = ['authenticated', 'selected'] as const;
-const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
 const SPECIAL_USES = ['\\All', '\\Archive', '\\Drafts', '\\Flagged', '\\Junk', '\\Sent', '\\Trash'];
 
 function nameArg(s: Session, a: Args, what = 'mailbox name'): string {
@@ -61,11 +61,7 @@ async function select(s: Session, c: Parameters<CommandSpec['run']>[1], examine:
   const box = await SelectedMailbox.open(s.ctx.store, r.mailbox, readOnly, r.rights, r.display);
   try {
     const mb = box.mailbox;
-    const keywords = new Set<string>();
-    for (const m of box.all()) for (const f of m.flags) if (!f.startsWith('\\')) keywords.add(f);
-    const flags = [...SYSTEM_FLAGS, ...keywords].join(' ');
-    s.untagged(`FLAGS (${flags})`);
-    s.untagged(`OK [PERMANENTFLAGS (${readOnly ? '' : flags + ' \\*'})] ${readOnly ? 'read-only' : 'flags and keywords'}`);
+    for (const l of flagsResponses(box)) s.untagged(l);
     s.untagged(`${box.exists} EXISTS`);
     if (!s.rev2) {
       s.untagged('0 RECENT');
@@ -268,7 +264,7 @@ async function statusLine(s: Session, display: string, mb: Mailbox, items: strin
       : i === 'HIGHESTMODSEQ' ? fresh.highestModSeq : s.ctx.config.imap.max_literal_size;
     out.push(`${i} ${v}`);
   }
-  if (items.includes('HIGHESTMODSEQ')) s.enabled.add('CONDSTORE');
+  if (items.includes('HIGHESTMODSEQ')) enableCondstore(s);
   return ['STATUS ', ...encodeName(s, display), ` (${out.join(' ')})`];
 }
 
@@ -320,6 +316,9 @@ export const mailboxCommands: Record<string, CommandSpec> = {
         const addr = qualify(s, cyr[1]);
         if (await s.ctx.store.getUser(addr)) throw no(`user ${addr} already has a mailbox`, 'ALREADYEXISTS');
         if (!/^[^@\s]+@[^@\s]+$/.test(addr)) throw no(`${addr} is not an address`, 'CANNOT');
+        // As `correo user add`: accounts only in our own domains (issue 10.10).
+        const domain = addr.slice(addr.indexOf('@') + 1);
+        if (!s.ctx.config.domains.includes(domain)) throw no(`${domain} is not one of this server's domains`, 'CANNOT');
         await s.ctx.store.createUser(addr, '!');
         s.log.notice(null, `${s.id}: ${me.address} created user ${addr} (no password set)`);
         return 'CREATE completed (account made; set its password with `correo user passwd`)';

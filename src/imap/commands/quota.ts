@@ -25,6 +25,12 @@ async function userOfRoot(s: Session, root: string): Promise<User> {
   return u;
 }
 
+/** Whether the user has any limit: without one there is no quota root (RFC 9208 3.2, issue 10.11). */
+async function limited(s: Session, u: User): Promise<boolean> {
+  const q = await s.ctx.store.getQuota(u.id);
+  return q.storageLimit !== null || q.messageLimit !== null;
+}
+
 async function quotaLine(s: Session, u: User, asNamed?: string): Promise<void> {
   const q = await s.ctx.store.getQuota(u.id);
   const res: string[] = [];
@@ -39,7 +45,10 @@ export const quotaCommands: Record<string, CommandSpec> = {
     async run(s, c) {
       const root = c.args.astring('quota root');
       c.args.end();
-      await quotaLine(s, await userOfRoot(s, root), root);
+      const u = await userOfRoot(s, root);
+      // An empty resource list draws as a full or empty bar in clients (Roundcube): no limit, no root.
+      if (!(await limited(s, u))) throw no(`no such quota root ${root} (no limit set)`, 'NONEXISTENT');
+      await quotaLine(s, u, root);
     },
   },
 
@@ -50,6 +59,11 @@ export const quotaCommands: Record<string, CommandSpec> = {
       c.args.end();
       const r = await resolve(s, name);
       if (!r.mailbox) throw no(`no such mailbox ${name}`, 'NONEXISTENT');
+      // RFC 9208 4.2: a mailbox without quota root gets a QUOTAROOT response naming none.
+      if (!(await limited(s, r.owner))) {
+        s.untagged('QUOTAROOT ', ...astr(name));
+        return;
+      }
       const root = rootName(r.owner.address);
       s.untagged('QUOTAROOT ', ...astr(name), ' ', ...astr(root));
       if (r.own || s.user!.admin) await quotaLine(s, r.owner);

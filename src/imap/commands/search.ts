@@ -5,6 +5,7 @@ import { formatSet } from '../sequence.js';
 import { sortMessages, parseSortCriteria } from '../sort.js';
 import { threadMessages, type ThreadNode } from '../thread.js';
 import { preloadTrees, readMessage, treeOf } from '../mimeview.js';
+import { enableCondstore } from '../condstore.js';
 import type { SelectedMailbox, ViewMessage } from '../selected.js';
 
 const RETURN_OPTS = ['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE'];
@@ -51,11 +52,11 @@ async function search(s: Session, c: Command) {
     charset = checkCharset(c.args.astring('charset'));
   }
   const prog = parseSearch(c.args, charset);
-  if (prog.modseq) s.enabled.add('CONDSTORE');
+  if (prog.modseq) enableCondstore(s);
   if (box.dirty) await s.announce(box, c.uid);
   const idx = await find(s, prog, box);
   const nums = idx.map((i) => (c.uid ? box.uidAt(i) : i + 1));
-  const highest = prog.modseq && idx.length ? Math.max(...idx.map((i) => box.modSeqAt(i))) : 0;
+  const highest = prog.modseq ? highestOf(box, idx, !ret || ret.has('ALL') || ret.has('COUNT') || !(ret.has('MIN') || ret.has('MAX')), ret) : 0;
   if (ret?.has('SAVE')) s.saved = idx.map((i) => box.uidAt(i));
   if (!ret && !s.rev2) {
     s.untagged(`SEARCH${nums.map((n) => ' ' + n).join('')}${highest ? ` (MODSEQ ${highest})` : ''}`);
@@ -74,6 +75,16 @@ async function search(s: Session, c: Command) {
   if (opts.has('COUNT')) parts.push(`COUNT ${nums.length}`);
   if (highest) parts.push(`MODSEQ ${highest}`);
   s.untagged(parts.join(' '));
+}
+
+/**
+ * RFC 4731 3.2: with MODSEQ, the highest mod-sequence of the messages returned: all matches
+ * for ALL, COUNT or a plain SEARCH, only the MIN and/or MAX message otherwise (issue 10.6).
+ */
+function highestOf(box: SelectedMailbox, idx: number[], all: boolean, ret: Set<string> | null): number {
+  if (!idx.length) return 0;
+  const pick = all ? idx : [...(ret!.has('MIN') ? [idx[0]] : []), ...(ret!.has('MAX') ? [idx[idx.length - 1]] : [])];
+  return Math.max(...pick.map((i) => box.modSeqAt(i)));
 }
 
 /**

@@ -1,0 +1,110 @@
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { imapServer, loggedIn, msg } from './client.js';
+import type { TestServer } from '../helpers/server.js';
+
+// Issue 10 items 3, 6 and 9: what a session is told about its own mailbox (MOVE into it,
+// CONDSTORE's first HIGHESTMODSEQ, ESEARCH MIN/MAX MODSEQ, keywords new to the mailbox).
+
+let srv: TestServer;
+before(async () => {
+  srv = await imapServer(['usr1@example.test']);
+});
+after(async () => {
+  await srv?.stop();
+});
+
+test('issue 10.3: MOVE into the selected mailbox moves (new UID, original expunged), it does not copy', { timeout: 30000 }, async () => {
+  const c = await loggedIn(srv);
+  try {
+    await c.cmd('CREATE Self');
+    await c.cmdLiteral('APPEND Self', msg('one'));
+    await c.cmd('SELECT Self');
+    for (let round = 0; round < 2; round++) {
+      const r = await c.cmd('MOVE 1 Self');
+      assert.match(r.tagged, /^A\d+ OK/);
+      assert.ok(r.untagged.includes('* 1 EXPUNGE'), r.untagged.join('\n'));
+      assert.ok(r.untagged.some((l) => /^\* OK \[COPYUID \d+ \d+ \d+\]/.test(l)), r.untagged.join('\n'));
+      const f = await c.cmd('FETCH 1:* (UID)');
+      assert.deepEqual(f.untagged, [`* 1 FETCH (UID ${round + 2})`], 'one message, with a new UID');
+    }
+    const st = await c.cmd('STATUS Self (MESSAGES)');
+    assert.deepEqual(st.untagged, ['* STATUS Self (MESSAGES 1)']);
+  } finally {
+    c.close();
+  }
+});
+
+test('issue 10.6: the first CONDSTORE-enabling command in a selected mailbox sends OK [HIGHESTMODSEQ]', { timeout: 30000 }, async () => {
+  const c = await loggedIn(srv);
+  try {
+    await c.cmd('CREATE Cond');
+    await c.cmdLiteral('APPEND Cond', msg('c1'));
+    const other = await loggedIn(srv);
+    const st = await other.cmd('STATUS Cond (HIGHESTMODSEQ)');
+    other.close();
+    const hms = /HIGHESTMODSEQ (\d+)/.exec(st.untagged.join(' '))![1];
+    await c.cmd('SELECT Cond');
+    let r = await c.cmd('FETCH 1 (MODSEQ)');
+    assert.equal(r.untagged[0], `* OK [HIGHESTMODSEQ ${hms}] highest`, r.untagged.join('\n'));
+    r = await c.cmd('FETCH 1 (MODSEQ)');
+    assert.equal(r.untagged.some((l) => l.includes('HIGHESTMODSEQ')), false, 'only the first time');
+    // The same through SEARCH MODSEQ in a fresh session.
+    const d = await loggedIn(srv);
+    await d.cmd('SELECT Cond');
+    r = await d.cmd('SEARCH MODSEQ 1');
+    assert.equal(r.untagged[0], `* OK [HIGHESTMODSEQ ${hms}] highest`, r.untagged.join('\n'));
+    d.close();
+  } finally {
+    c.close();
+  }
+});
+
+test('issue 10.6: ESEARCH RETURN (MIN) / (MAX) with MODSEQ gives the returned message\'s mod-sequence', { timeout: 30000 }, async () => {
+  const c = await loggedIn(srv);
+  try {
+    await c.cmd('CREATE Es');
+    for (const n of ['a', 'b', 'c']) await c.cmdLiteral('APPEND Es', msg(n));
+    await c.cmd('SELECT Es');
+    await c.cmd('STORE 2 +FLAGS (\\Flagged)'); // message 2 now has the highest modseq
+    const ms = async (n: number) => Number(/MODSEQ \((\d+)\)/.exec((await c.cmd(`FETCH ${n} (MODSEQ)`)).untagged.join(' '))![1]);
+    const [m1, m2, m3] = [await ms(1), await ms(2), await ms(3)];
+    assert.ok(m2 > m1 && m2 > m3);
+    let r = await c.cmd('SEARCH RETURN (MIN) MODSEQ 1');
+    assert.match(r.untagged.find((l) => l.startsWith('* ESEARCH'))!, new RegExp(`MIN 1 MODSEQ ${m1}$`));
+    r = await c.cmd('SEARCH RETURN (MAX) MODSEQ 1');
+    assert.match(r.untagged.find((l) => l.startsWith('* ESEARCH'))!, new RegExp(`MAX 3 MODSEQ ${m3}$`));
+    r = await c.cmd('SEARCH RETURN (MIN MAX) MODSEQ 1');
+    assert.match(r.untagged.find((l) => l.startsWith('* ESEARCH'))!, new RegExp(`MIN 1 MAX 3 MODSEQ ${Math.max(m1, m3)}$`));
+    r = await c.cmd('SEARCH RETURN (MIN COUNT) MODSEQ 1');
+    assert.match(r.untagged.find((l) => l.startsWith('* ESEARCH'))!, new RegExp(`MODSEQ ${m2}$`), 'COUNT covers every match');
+  } finally {
+    c.close();
+  }
+});
+
+test('issue 10.9: a keyword new to the mailbox is announced with FLAGS, in this session and in others', { timeout: 30000 }, async () => {
+  const a = await loggedIn(srv);
+  const b = await loggedIn(srv);
+  try {
+    await a.cmd('CREATE Kw');
+    await a.cmdLiteral('APPEND Kw', msg('k'));
+    await a.cmd('SELECT Kw');
+    await b.cmd('SELECT Kw');
+    let r = await a.cmd('STORE 1 +FLAGS ($Work)');
+    assert.ok(r.untagged.includes('* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)'), r.untagged.join('\n'));
+    assert.ok(r.untagged.includes('* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work \\*)] flags and keywords'), r.untagged.join('\n'));
+    r = await a.cmd('STORE 1 -FLAGS ($Work)');
+    r = await a.cmd('STORE 1 +FLAGS ($Work)');
+    assert.equal(r.untagged.some((l) => l.startsWith('* FLAGS')), false, 'a keyword is announced once');
+    r = await b.cmd('NOOP');
+    assert.ok(r.untagged.includes('* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)'), r.untagged.join('\n'));
+    // A message appended with a new keyword, seen by a session with the mailbox selected.
+    await a.cmdLiteral('APPEND Kw ($Later)', msg('k2'));
+    r = await b.cmd('NOOP');
+    assert.ok(r.untagged.includes('* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work $Later)'), r.untagged.join('\n'));
+  } finally {
+    a.close();
+    b.close();
+  }
+});
