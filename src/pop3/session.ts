@@ -544,7 +544,11 @@ export class Session {
     let line: string;
     let expunged = 0;
     try {
-      if (ids.length) await this.ctx.store.expunge(st.drop.mailbox.id, ids);
+      if (ids.length) {
+        await this.ctx.store.expunge(st.drop.mailbox.id, ids);
+        // IMAP sessions on this INBOX (IDLE, NOOP) learn of the expunges now (issue 10.12).
+        this.ctx.changes.publish(st.drop.mailbox.id);
+      }
       expunged = ids.length;
       line = Reply.signOffLeft(hostname, left);
     } catch (e) {

@@ -1,6 +1,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { imapServer, loggedIn, msg } from './client.js';
+import { connect } from 'node:net';
+import { imapServer, loggedIn, msg, PASS } from './client.js';
 import type { TestServer } from '../helpers/server.js';
 
 // Issue 10 items 3, 6 and 9: what a session is told about its own mailbox (MOVE into it,
@@ -103,6 +104,64 @@ test('issue 10.9: a keyword new to the mailbox is announced with FLAGS, in this 
     await a.cmdLiteral('APPEND Kw ($Later)', msg('k2'));
     r = await b.cmd('NOOP');
     assert.ok(r.untagged.includes('* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work $Later)'), r.untagged.join('\n'));
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+/** A POP3 exchange over loopback: each command after the previous reply, the replies back. */
+async function pop3(port: number, commands: string[]): Promise<string[]> {
+  const sock = connect({ host: '127.0.0.1', port });
+  let buf = '';
+  const replies: string[] = [];
+  const next = () => new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`POP3 timed out: ${buf}`)), 10_000);
+    const check = () => {
+      const i = buf.indexOf('\r\n');
+      if (i < 0) return;
+      clearTimeout(t);
+      sock.off('data', onData);
+      const l = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      resolve(l);
+    };
+    const onData = (d: Buffer) => {
+      buf += d.toString('latin1');
+      check();
+    };
+    sock.on('data', onData);
+    check();
+  });
+  try {
+    replies.push(await next());
+    for (const c of commands) {
+      sock.write(c + '\r\n');
+      replies.push(await next());
+    }
+  } finally {
+    sock.destroy();
+  }
+  return replies;
+}
+
+test('issue 10.12: a POP3 deletion wakes the IDLE sessions of that INBOX', { timeout: 30000 }, async () => {
+  const a = await loggedIn(srv);
+  const b = await loggedIn(srv);
+  try {
+    await a.cmd('SELECT INBOX');
+    await a.cmd('STORE 1:* +FLAGS.SILENT (\\Deleted)').catch(() => undefined);
+    await a.cmd('EXPUNGE');
+    await a.cmdLiteral('APPEND INBOX', msg('pop-one'));
+    await a.cmdLiteral('APPEND INBOX', msg('pop-two'));
+    await b.cmd('SELECT INBOX');
+    b.write('i1 IDLE\r\n');
+    assert.equal(await b.line(), '+ idling');
+    const r = await pop3(srv.ports.pop3, ['USER usr1@example.test', `PASS ${PASS}`, 'DELE 1', 'QUIT']);
+    assert.match(r[4], /^\+OK/, r.join('\n'));
+    assert.equal(await b.line(3000), '* 1 EXPUNGE');
+    b.write('DONE\r\n');
+    assert.match(await b.line(), /^i1 OK/);
   } finally {
     a.close();
     b.close();
