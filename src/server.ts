@@ -12,6 +12,8 @@ import { FastPath } from './queue/fast-path.js';
 import { MimeIndexer } from './queue/mime-index.js';
 import { TextBackfill } from './queue/text-index.js';
 import { QueueManager } from './queue/manager.js';
+import { SieveRunner } from './queue/sieve-plan.js';
+import { SieveDelivery } from './delivery/sieve-delivery.js';
 import { OutboundScheduler } from './outbound/scheduler.js';
 import { selfCheck } from './outbound/self.js';
 import { AddressResolver } from './delivery/resolve.js';
@@ -129,7 +131,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
 function buildQueue(config: Config, log: Logger, stores: Stores, resolver: AddressResolver) {
   const { mailboxes, blobs, queue, changes, queueSignal: signal } = stores;
   const mime = new MimeIndexer(blobs, mailboxes, queue, log.child('local'));
-  const fastPath = new FastPath({ resolver, mailboxes, changes, signal, mime, log: log.child('local'), remote: true });
+  const sieve = new SieveDelivery({ config, store: stores.sieve, blobs, log: log.child('sieve') });
+  const fastPath = new FastPath({ resolver, mailboxes, changes, signal, mime, log: log.child('local'), remote: true, sieve });
   const spool = new Spool({ queue, blobs, signal, log: log.child('queue'), minFreeBytes: config.storage.min_free_bytes, fastPath });
   const ob = config.outbound;
   // Its privileged helper is attached once forked, just before root is dropped.
@@ -137,6 +140,7 @@ function buildQueue(config: Config, log: Logger, stores: Stores, resolver: Addre
   const manager = new QueueManager({
     queue, mailboxes, blobs, changes, signal, resolver, intake: spool, mime, log: log.child('local'), hostname: config.hostname,
     external,
+    sieve: new SieveRunner({ sieve, store: mailboxes, blobs, log: log.child('sieve') }),
     retry: { initial: ob.retry_initial * 1000, max: ob.retry_max * 1000, giveUp: ob.give_up * 1000 },
     leaseMs: config.store.lease * 1000,
   });

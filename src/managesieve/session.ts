@@ -97,7 +97,9 @@ export class Session {
   }
 
   async greet(): Promise<void> {
-    await this.send(Buffer.concat([this.capabilityLines(), ok(`${this.ctx.config.hostname} Correo ManageSieve ready`)]));
+    // A bare OK: Cyrus's client library (sieveshell) reads the capability list up to "OK" and
+    // wants the line's end right after it.
+    await this.send(Buffer.concat([this.capabilityLines(), ok()]));
   }
 
   /** RFC 5804 1.7: one line per capability. */
@@ -251,12 +253,12 @@ export class Session {
     this.state = { kind: 'auth', user: outcome.user, method };
     this.t.loggedIn(true);
     this.log.info(this.id, `login: user=${outcome.user}, client=${this.t.clientAddress}, method=${method}, tls=${this.t.secure ? 'yes' : 'no'}`);
-    await this.send(ok('Logged in'));
+    await this.send(ok());
   }
 
   async logout(): Promise<void> {
     this.closing = true;
-    await this.send(ok('Logout complete')).catch(() => undefined);
+    await this.send(ok()).catch(() => undefined);
     this.t.close();
   }
 

@@ -5,6 +5,7 @@ import type { WriteOp } from '../store/batch.js';
 import type { AddressResolver } from '../delivery/resolve.js';
 import type { Logger } from '../log/logger.js';
 import type { MimeIndexer } from './mime-index.js';
+import type { SieveDelivery } from '../delivery/sieve-delivery.js';
 import type { MessageEnvelope } from './types.js';
 
 export interface FastPathOptions {
@@ -16,6 +17,8 @@ export interface FastPathOptions {
   log: Logger;
   /** Whether an outbound scheduler runs to take remote recipients. */
   remote: boolean;
+  /** Users with Sieve scripts are left to the queue run, which runs them on the stored message. */
+  sieve?: SieveDelivery | null;
 }
 
 export interface FastPathPlan {
@@ -50,6 +53,7 @@ export class FastPath {
           remote.push(r.address);
           continue;
         }
+        if (this.o.sieve && (await this.o.sieve.applies(t.user))) return null;
         const mailboxId = await this.o.mailboxes.deliveryMailbox(t.user, !!envelope.quarantine);
         if (!mailboxId) return null;
         local.push({ rcpt: r.address, user: t.user, mailboxId });

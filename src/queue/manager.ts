@@ -12,6 +12,7 @@ import type { DsnRecipient } from './dsn.js';
 import type { MimeIndexer } from './mime-index.js';
 import { Bouncer } from './bounce.js';
 import { BackgroundWorker } from './worker.js';
+import type { SievePlan, SieveRunner } from './sieve-plan.js';
 import { nextAttempt, type RetrySchedule } from './retry.js';
 
 /** A recipient that could not be delivered, on its way into a DSN. */
@@ -27,6 +28,8 @@ interface Plan {
   folders: Map<string, number | null>;
   problems: Resolution['problems'];
   external: { target: ExternalTarget; outcome: ExternalOutcome }[];
+  /** Users whose Sieve scripts ran, with what they decided. */
+  sieve: Map<string, SievePlan>;
 }
 
 /** What the queue run decided for one recipient: its part of the batch, and what to say after. */
@@ -34,7 +37,7 @@ interface Decision {
   plan: Plan;
   part: BatchPart | null;
   /** Index of the queue.deliverLocal op in the part, and the appends it makes. */
-  local: { index: number; appends: LocalAppend[] } | null;
+  local: { index: number; appends: LocalAppend[]; folders: string[] } | null;
   failures: Failure[];
   logs: [string, string][];
   remote: boolean;
@@ -61,6 +64,8 @@ export interface QueueManagerOptions {
    * retried like a 4xx reply ([outbound] retry_*), until the message is `giveUp` old.
    */
   retry: RetrySchedule;
+  /** Sieve at final delivery (src/queue/sieve-plan.ts); null: plain delivery to INBOX. */
+  sieve?: SieveRunner | null;
   /**
    * How long a claimed recipient stays with this node (store/queue.ts claims): longer than a
    * run of a batch can take; a node that dies leaves its recipients to the others after it.
@@ -123,8 +128,11 @@ export class QueueManager {
       if (!r.ok) {
         this.o.log.error(d.plan.row.queueId, `to=<${d.plan.row.rcpt}>: cannot record the delivery, will retry: ${r.error.message}`);
         unrecorded.push(d.plan.row);
+        for (const sp of d.plan.sieve.values()) void this.o.sieve?.dropStaged(sp);
         return;
       }
+      // Sieve's replies and redirects are queue entries now: the next run routes them.
+      if ([...d.plan.sieve.values()].some((sp) => sp.outcome.outgoing.length)) this.o.signal.wake('local');
       delivered.push(...this.announce(d, r.results));
       failures.push(...d.failures, ...this.appendFailures(d, r.results));
       remote ||= d.remote;
@@ -153,8 +161,14 @@ export class QueueManager {
     const r = this.o.resolver.resolveSync(row.rcpt);
     const folders = new Map<string, number | null>();
     const quarantine = r.targets.some((t) => t.kind === 'local') && !!(JSON.parse(row.envelope) as MessageEnvelope).quarantine;
-    for (const t of r.targets) if (t.kind === 'local') folders.set(t.user, await this.o.mailboxes.deliveryMailbox(t.user, quarantine));
-    return { row, targets: r.targets, folders, problems: r.problems, external: r.external.map((target) => ({ target, outcome: { ok: false, status: '5.3.0', detail: 'not attempted', text: 'not attempted' } })) };
+    const sieve = new Map<string, SievePlan>();
+    for (const t of r.targets) {
+      if (t.kind !== 'local') continue;
+      folders.set(t.user, await this.o.mailboxes.deliveryMailbox(t.user, quarantine));
+      const sp = this.o.sieve ? await this.o.sieve.plan(row, t.user, folders.get(t.user) ?? null) : null;
+      if (sp) sieve.set(t.user, sp);
+    }
+    return { row, targets: r.targets, folders, problems: r.problems, sieve, external: r.external.map((target) => ({ target, outcome: { ok: false, status: '5.3.0', detail: 'not attempted', text: 'not attempted' } })) };
   }
 
   /** Programs and files run before the commit that records them (at least once: a crash in between runs them again). */
@@ -197,6 +211,8 @@ export class QueueManager {
     }
     const ops: WriteOp[] = [];
     const appends: LocalAppend[] = [];
+    const names: string[] = [];
+    let sieveDone = false;
     for (const t of targets) {
       if (t.kind === 'remote') {
         ops.push(t.address === row.rcpt
@@ -211,15 +227,31 @@ export class QueueManager {
         fail(t.user, '5.1.1', 'x-correo; user unknown (deleted after the message was accepted)', orig);
         continue;
       }
-      appends.push({ user: t.user, mailboxId, blobId: row.blobId, size: row.size, internalDate: Date.now(), idempotencyKey: `${row.queueId}:${t.user}` });
+      const sp = plan.sieve.get(t.user);
+      if (!sp) {
+        appends.push({ user: t.user, mailboxId, blobId: row.blobId, size: row.size, internalDate: Date.now(), idempotencyKey: `${row.queueId}:${t.user}` });
+        names.push('INBOX');
+        continue;
+      }
+      const s = this.o.sieve!.ops(row, t.user, sp);
+      for (const line of sp.outcome.logs) d.logs.push([row.queueId, `to=<${t.user}>: ${line}`]);
+      // RFC 5429 2.1: reject is a non-delivery report to the sender, through the bounce path.
+      if (s.reject !== null) fail(t.user, '5.7.1', `x-correo; rejected by the recipient's Sieve filter: ${s.reject.replace(/\s+/g, ' ').slice(0, 500)}`, orig);
+      for (const a of s.appends) {
+        const { folder, ...append } = a;
+        appends.push(append);
+        names.push(folder);
+      }
+      ops.push(...s.ops);
+      sieveDone ||= s.handled && s.reject === null;
     }
     for (const p of plan.problems) fail(p.address, p.status ?? p.reply?.enhanced ?? '5.1.1', `x-correo; ${p.text}`, row.orcpt ?? (p.address !== row.rcpt ? row.rcpt : undefined));
     if (!targets.length && !plan.problems.length && !external.length) fail(row.rcpt, '5.1.1', 'x-correo; no deliverable destination', undefined);
     // The recipient is finished when something was delivered or handed on; failures of some
     // alias branches still get their DSN.
-    const doneAnyway = externalOk > 0 || targets.some((t) => t.kind === 'remote' && t.address !== row.rcpt);
+    const doneAnyway = externalOk > 0 || sieveDone || targets.some((t) => t.kind === 'remote' && t.address !== row.rcpt);
     if (appends.length || doneAnyway) {
-      d.local = { index: ops.length, appends };
+      d.local = { index: ops.length, appends, folders: names };
       ops.push({ op: 'queue.deliverLocal', queueId: row.queueId, rcpt: row.rcpt, appends, doneAnyway });
     }
     if (ops.length) d.part = { ops, mayFail: true };
@@ -250,7 +282,7 @@ export class QueueManager {
     d.local.appends.forEach((a, i) => {
       const o = outcomes[i];
       if (!o.ok) return;
-      this.o.log.info(row.queueId, `to=<${a.user}>${a.user !== row.rcpt ? `, orig_to=<${row.rcpt}>` : ''}, relay=local, delay=${((Date.now() - row.created) / 1000).toFixed(2)}, status=sent (delivered to INBOX, uid ${o.record.uid})`);
+      this.o.log.info(row.queueId, `to=<${a.user}>${a.user !== row.rcpt ? `, orig_to=<${row.rcpt}>` : ''}, relay=local, delay=${((Date.now() - row.created) / 1000).toFixed(2)}, status=sent (delivered to ${d.local!.folders[i]}, uid ${o.record.uid})`);
       this.o.changes.publish(a.mailboxId);
       out.push({ row, user: a.user });
     });

@@ -42,6 +42,8 @@ export interface LocalAppend {
   size: number;
   internalDate: number;
   idempotencyKey: string;
+  /** Flags the message starts with (Sieve imap4flags, RFC 5232); none when absent. */
+  flags?: string[];
 }
 
 /** The outcome of one LocalAppend: its record, or why it failed (quota...). */

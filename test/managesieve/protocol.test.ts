@@ -30,7 +30,7 @@ test('capabilities, STARTTLS, no plaintext before TLS, SASL PLAIN after', { time
     assert.match(greeting, /^"SIEVE" ".*\bfileinto\b.*\bvacation\b.*"\r$/m);
     assert.doesNotMatch(greeting, /"SASL" ".*PLAIN/, 'no PLAIN before TLS');
     assert.match(greeting, /"VERSION" "1\.0"/);
-    assert.match(greeting, /OK ".*ready"\r\n$/);
+    assert.match(greeting, /\r\nOK\r\n$/, 'a bare OK ends the capabilities (Cyrus clients want nothing after it)');
     assert.match(await c.login(USER, PW), /^NO \(ENCRYPT-NEEDED\)/);
     assert.match(await c.command('LISTSCRIPTS\r\n'), /^NO "Authenticate first"/);
     await c.starttls();
