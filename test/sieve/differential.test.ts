@@ -7,8 +7,9 @@ import { parseScript, runScript, type RunInput } from '../../src/sieve/index.js'
 import { CASES, INCLUDES } from './cases.js';
 import { MESSAGES, type TestMessage } from './messages.js';
 import {
-  INSTALL_LINE, makeWorkspace, normFlags, runPigeonhole, sieveTestPath, type Workspace,
+  INSTALL_LINE, makeWorkspace, normFlags, pigeonholeVacation, runPigeonhole, sieveTestPath, type Workspace,
 } from './pigeonhole.js';
+import type { VacationAction } from '../../src/sieve/index.js';
 
 /**
  * Differential test (issue 11): every script of cases.ts on every message of messages.ts,
@@ -108,6 +109,56 @@ test('differential: our actions equal Pigeonhole sieve-test on every case and me
     });
     t.diagnostic(`${CASES.length} scripts, ${compared} script x message runs compared`);
     assert.equal(diffs.length, 0, `${diffs.length} differences:\n${diffs.join('\n')}`);
+  } finally {
+    rmSync(ws.dir, { recursive: true, force: true });
+  }
+});
+
+/** Header variations that decide whether a vacation reply goes out (RFC 5230 4.5, 4.6; RFC 3834). */
+const VACATION_MESSAGES: { name: string; from: string; head: string[] }[] = [
+  { name: 'to the user', from: 'alice@example.org', head: ['To: me@example.com'] },
+  { name: 'cc the user, display name and case', from: 'alice@example.org', head: ['To: x@example.org', 'Cc: "Me" <ME@Example.com>'] },
+  { name: 'not addressed to the user', from: 'alice@example.org', head: ['To: other@example.com'] },
+  { name: 'to an alias in :addresses', from: 'alice@example.org', head: ['To: alias@example.com'] },
+  { name: 'Precedence: bulk', from: 'alice@example.org', head: ['To: me@example.com', 'Precedence: bulk'] },
+  { name: 'Precedence: list', from: 'alice@example.org', head: ['To: me@example.com', 'Precedence: list'] },
+  { name: 'Precedence: junk', from: 'alice@example.org', head: ['To: me@example.com', 'Precedence: junk'] },
+  { name: 'List-Id', from: 'alice@example.org', head: ['To: me@example.com', 'List-Id: <l.example.org>'] },
+  { name: 'Auto-Submitted: auto-replied', from: 'alice@example.org', head: ['To: me@example.com', 'Auto-Submitted: auto-replied'] },
+  { name: 'Auto-Submitted: no', from: 'alice@example.org', head: ['To: me@example.com', 'Auto-Submitted: no'] },
+  { name: 'from MAILER-DAEMON', from: 'MAILER-DAEMON@example.org', head: ['To: me@example.com'] },
+  { name: 'from owner-list', from: 'owner-list@example.org', head: ['To: me@example.com'] },
+  { name: 'from list-request', from: 'list-request@example.org', head: ['To: me@example.com'] },
+  { name: 'from the user', from: 'me@example.com', head: ['To: me@example.com'] },
+  { name: 'Resent-To the user', from: 'alice@example.org', head: ['To: x@example.org', 'Resent-To: me@example.com'] },
+  { name: 'Bcc the user', from: 'alice@example.org', head: ['To: x@example.org', 'Bcc: me@example.com'] },
+];
+const VACATION_SCRIPTS = [
+  'require "vacation";\nvacation "Away.";',
+  'require "vacation";\nvacation :addresses ["alias@example.com"] :subject "Out" "Away.";',
+];
+
+test('differential: vacation replies sent or not, as Pigeonhole decides when it delivers', { timeout: 600000 }, async (t) => {
+  const bin = sieveTestPath();
+  if (bin === null) return t.skip(`sieve-test missing: ${INSTALL_LINE}`);
+  const ws = makeWorkspace({ personal: {}, global: {} });
+  try {
+    const diffs: string[] = [];
+    VACATION_SCRIPTS.forEach((s, i) => writeFileSync(join(ws.dir, `v${i}.sieve`), s, { mode: 0o644 }));
+    const jobs = VACATION_SCRIPTS.flatMap((_, i) => VACATION_MESSAGES.map((m, k) => ({ i, k, m })));
+    await pool(jobs, 2, async ({ i, k, m }) => {
+      const text = ['From: ' + m.from, ...m.head, 'Subject: hi', 'Message-ID: <v' + k + '@example.org>', '', 'hello', ''].join('\r\n');
+      const file = join(ws.dir, `vm${i}-${k}.eml`);
+      writeFileSync(file, text, { mode: 0o644 });
+      const theirs = await pigeonholeVacation(bin, ws, join(ws.dir, `v${i}.sieve`), file, m.from, 'me@example.com');
+      const p = parseScript(VACATION_SCRIPTS[i]);
+      const r = await runScript(p.script!, { message: Buffer.from(text), envelope: { from: m.from, to: 'me@example.com' } });
+      const v = r.actions.find((a) => a.type === 'vacation') as VacationAction | undefined;
+      const mine = v !== undefined && v.suppress === undefined ? 'sent' : 'not sent';
+      if (theirs !== mine) diffs.push(`script ${i}, ${m.name}: pigeonhole ${theirs}, ours ${mine} (${v?.suppress ?? ''})`);
+    });
+    t.diagnostic(`${jobs.length} vacation decisions compared`);
+    assert.equal(diffs.length, 0, diffs.join('\n'));
   } finally {
     rmSync(ws.dir, { recursive: true, force: true });
   }

@@ -102,3 +102,23 @@ export function parseOutput(stdout: string, stderr: string): string[] {
 export function normFlags(flags: string[]): string {
   return [...new Set(flags.filter((f) => f !== '').map((f) => f.toLowerCase()))].sort().join(' ');
 }
+
+/**
+ * Executes (-e) a vacation script the way delivery would, with `user` as the final recipient
+ * (-r), and says whether Pigeonhole sent the reply: its checks of RFC 5230 4.5/4.6 and
+ * RFC 3834. HOME is the workspace, so nothing is remembered outside it.
+ */
+export function pigeonholeVacation(
+  bin: string, ws: Workspace, scriptFile: string, messageFile: string, from: string, user: string,
+): Promise<'sent' | 'not sent' | string> {
+  const args = ['-e', '-C', '-c', ws.conf, '-f', from, '-a', user, '-r', user, scriptFile, messageFile];
+  return new Promise((resolve, reject) => {
+    execFile(bin, args, { timeout: 30000, env: { ...process.env, TZ: 'UTC', HOME: ws.dir } }, (err, stdout, stderr) => {
+      if (err !== null && (err as NodeJS.ErrnoException).code === 'ENOENT') return reject(err);
+      const all = stdout + stderr;
+      if (/sent vacation response/.test(all)) return resolve('sent');
+      if (/vacation action: (not sending|discarding|discarded)/.test(all)) return resolve('not sent');
+      resolve(`unknown: ${all.slice(0, 500)}`);
+    });
+  });
+}
