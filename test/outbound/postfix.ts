@@ -2,11 +2,11 @@
  * A private Postfix (Debian's package) that plays the remote MX for remote.test: its own config
  * directory, queue and Maildir under `dir`, smtpd on one 127.x address and port, STARTTLS with
  * a self-signed certificate, no DNS (disable_dns_lookups) and no way out (every non-local
- * transport is error(8)). Modelled on bench/lib/postfix.ts.
+ * transport is error(8)). Set up by test/helpers/postfix.ts.
  */
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { passwd, runPostfix, writeMasterCf } from '../helpers/postfix.js';
+import { startPostfixInstance } from '../helpers/postfix.js';
 import { generate } from 'selfsigned';
 
 const NOBODY = 65534;
@@ -22,40 +22,26 @@ export interface TestPostfix {
 
 
 export async function startPostfix(dir: string, host: string, port: number, domain: string, users: string[]): Promise<TestPostfix> {
-  const etc = join(dir, 'etc'), queue = join(dir, 'queue'), data = join(dir, 'data'), mail = join(dir, 'mail');
-  const maillog = join(dir, 'maillog');
-  chmodSync(dir, 0o755);
-  for (const d of [etc, queue, data, mail]) mkdirSync(d, { recursive: true });
-  const pf = passwd('postfix');
-  chownSync(data, pf.uid, pf.gid);
+  const etc = join(dir, 'etc'), mail = join(dir, 'mail');
+  for (const d of [etc, mail]) mkdirSync(d, { recursive: true });
   chownSync(mail, NOBODY, NOBODY);
   const pems = await generate([{ name: 'commonName', value: `mx.${domain}` }], { keySize: 2048, algorithm: 'sha256' } as Parameters<typeof generate>[1]);
   writeFileSync(join(etc, 'key.pem'), pems.private, { mode: 0o600 });
   writeFileSync(join(etc, 'cert.pem'), pems.cert);
   writeFileSync(join(etc, 'vmailbox'), users.map((u) => `${u}@${domain} ${u}/\n`).join(''));
   const never = 'error:this test instance sends nothing on';
-  writeFileSync(join(etc, 'main.cf'), `compatibility_level = 3.6
-config_directory = ${etc}
-queue_directory = ${queue}
-data_directory = ${data}
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = mx.${domain}
+  const pf = await startPostfixInstance(dir, {
+    purpose: `the remote MX of ${domain}`,
+    mainCf: `myhostname = mx.${domain}
 mydomain = ${domain}
 mydestination =
 # Postfix checks inet_interfaces against the interfaces' own addresses (127.0.0.1 only);
 # master.cf binds smtpd to ${host}, which loopback routes all the same.
 inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
-disable_dns_lookups = yes
-smtp_dns_support_level = disabled
-smtpd_peername_lookup = no
 default_transport = ${never}
 relay_transport = ${never}
 local_transport = ${never}
-alias_maps =
-alias_database =
 virtual_mailbox_domains = ${domain}
 virtual_mailbox_base = ${mail}
 virtual_mailbox_maps = texthash:${join(etc, 'vmailbox')}
@@ -67,21 +53,18 @@ smtpd_relay_restrictions = reject_unauth_destination
 smtpd_tls_cert_file = ${join(etc, 'cert.pem')}
 smtpd_tls_key_file = ${join(etc, 'key.pem')}
 smtpd_tls_security_level = may
-smtpd_tls_loglevel = 1
-biff = no
-maillog_file = ${maillog}
-maillog_file_prefixes = ${dir}
-`);
-  writeMasterCf(etc, `${host}:${port}`, ['virtual    unix  - n n -     - virtual', 'tlsmgr     unix  - - n 1000? 1 tlsmgr']);
-  const stop = await runPostfix(etc, queue, maillog);
+smtpd_tls_loglevel = 1`,
+    listeners: `${host}:${port} inet n - n - - smtpd`,
+    services: 'virtual    unix  - n n -     - virtual\ntlsmgr     unix  - - n 1000? 1 tlsmgr',
+  });
   return {
     host,
     port,
-    maillog,
+    maillog: pf.maillog,
     delivered(user) {
       const d = join(mail, user, 'new');
       return existsSync(d) ? readdirSync(d).map((f) => readFileSync(join(d, f), 'utf8')) : [];
     },
-    stop,
+    stop: pf.stop,
   };
 }
