@@ -24,7 +24,7 @@ const dir = mkdtempSync(join(tmpdir(), 'correo-sieve-'));
 
 const ANA_SCRIPT = `require ["fileinto", "subaddress", "envelope", "imap4flags", "mailbox", "include", "reject"];
 if envelope :detail "to" "lists" { fileinto :create "Lists"; stop; }
-if header :contains "subject" "report" { fileinto :create "Reports"; }
+if header :contains "subject" "report" { fileinto :create :flags ["\\\\Flagged", "$Report"] "Reports"; }
 if header :contains "subject" "broken" { include :personal "missing"; }
 if header :contains "subject" "redirect" { redirect "fwd@remote.test"; }
 if header :contains "subject" "self" { redirect "ana@example.test"; }
@@ -69,6 +69,24 @@ function run(cmd: string, args: string[], stdin: string, timeoutMs = 30_000): Pr
     });
     child.stdin.end(stdin);
   });
+}
+
+/** The flags of the first message of a folder, read with Python's imaplib. */
+function flags(port: number, user: string, folder: string): Promise<string[]> {
+  const script = `
+import imaplib, ssl, sys, re
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+m = imaplib.IMAP4_SSL('127.0.0.1', int(sys.argv[1]), ssl_context=ctx, timeout=20)
+m.login(sys.argv[2], sys.argv[3])
+m.select(sys.argv[4], readonly=True)
+typ, data = m.fetch('1', '(FLAGS)')
+print(' '.join(sorted(re.search(rb'FLAGS \\(([^)]*)\\)', data[0]).group(1).decode().split())))
+m.logout()
+`;
+  return new Promise((resolve, reject) => execFile('python3', ['-c', script, String(port), user, PASSWORD, folder], { timeout: 30_000 }, (err, out, stderr) => {
+    if (err) return reject(new Error(stderr));
+    resolve(out.trim().split(' ').filter(Boolean));
+  }));
 }
 
 function have(program: string): Promise<boolean> {
@@ -143,6 +161,7 @@ test('sieveshell (Cyrus) lists, and fileinto, plus addressing, the before script
   assert.match(lists[0], /weekly digest/, 'fileinto :create on the :detail of ana+lists');
   const reports = await until('Reports', async () => ((await imap('Reports')).length ? imap('Reports') : false));
   assert.match(reports[0], /monthly report/);
+  assert.deepEqual(await flags(w.server.ports.imaps, ANA, 'Reports'), ['$Report', '\\Flagged'], 'imap4flags :flags on fileinto');
   const junk = await until('Junk', async () => ((await imap('Junk')).length ? imap('Junk') : false));
   assert.match(junk[0], /cheap pills/, '[sieve] before filed it');
   const [redirected] = await sink.waitFor(2, 30_000).then((m) => m.filter((x) => x.rcpts.some((r) => r.address === 'fwd@remote.test')));
