@@ -36,6 +36,8 @@ export interface CorreoSetup {
   sectionToml?: Partial<Record<'smtp' | 'submission' | 'imap' | 'pop3', string>>;
   /** Extra node flags for the server process, e.g. --cpu-prof. */
   nodeFlags?: string[];
+  /** Runs after the users exist and before the first start (bench/imap-large fills the store here). */
+  prepare?: (dataDir: string) => Promise<void>;
 }
 
 /** A running `correo serve`: one process, restartable on the same data. */
@@ -138,6 +140,7 @@ export async function launchCorreo(s: CorreoSetup): Promise<CorreoProcess> {
       const added = await cli(['user', 'add', u, '--password-stdin', '--config', configFile], `${s.password}\n`);
       if (added.code !== 0 && !/already exists/.test(added.stderr)) throw new Error(`correo user add ${u} failed: ${added.stderr}`);
     }
+    await s.prepare?.(dataDir);
     await start();
   } catch (e) {
     await stop();

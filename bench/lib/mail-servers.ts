@@ -29,6 +29,8 @@ export interface MailSetup {
   pop3: boolean;
   /** Node flags for Correo (e.g. --cpu-prof). */
   nodeFlags?: string[];
+  /** Correo only: runs on its data dir after the users exist, before the first start. */
+  prepare?: (dataDir: string) => Promise<void>;
 }
 
 /**
@@ -40,7 +42,7 @@ export async function startCorreoMail(s: MailSetup): Promise<MailTarget> {
   const services = [...(s.imap ? (['imap'] as const) : []), ...(s.pop3 ? (['pop3'] as const) : [])];
   const p = await launchCorreo({
     dir: s.dir, host: '127.0.0.1', hostname: 'mail.bench.test', domains: ['example.test'], services: [...services],
-    logLevel: Number(process.env.BENCH_CORREO_LOG_LEVEL ?? 5), nodeFlags: s.nodeFlags,
+    logLevel: Number(process.env.BENCH_CORREO_LOG_LEVEL ?? 5), nodeFlags: s.nodeFlags, prepare: s.prepare,
     users: Array.from({ length: s.users }, (_, i) => user(i)), password: PASSWORD,
     // Sessions loop from 127.0.0.1: no per-address connection rate (Dovecot has none here either).
     sectionToml: {
