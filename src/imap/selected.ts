@@ -31,7 +31,7 @@ interface Meta {
 }
 
 /** Per mailbox, the immutable part of its messages, kept while some session has it selected. */
-const metas = new Map<number, { refs: number; byUid: Map<number, Meta> }>();
+const metas = new Map<number, { refs: number; byUid: Map<number, Meta>; sortKeys: Map<string, Map<number, string | number>> }>();
 
 /** Flag lists as one interned string each: thousands of sessions share a handful of values. */
 const flagStrings = new Map<string, string>();
@@ -60,6 +60,7 @@ export class SelectedMailbox {
   private modseqs: number[] = [];
   private pending = new Set<number>();
   private meta: Map<number, Meta>;
+  private sortKeys: Map<string, Map<number, string | number>>;
   /** The highest mod-sequence of the store this view has caught up with. */
   highestModSeq = 0;
   /** Another session or the queue changed this mailbox since the last sync. */
@@ -77,9 +78,10 @@ export class SelectedMailbox {
     readonly displayName: string,
   ) {
     let m = metas.get(mailbox.id);
-    if (!m) metas.set(mailbox.id, (m = { refs: 0, byUid: new Map() }));
+    if (!m) metas.set(mailbox.id, (m = { refs: 0, byUid: new Map(), sortKeys: new Map() }));
     m.refs++;
     this.meta = m.byUid;
+    this.sortKeys = m.sortKeys;
   }
 
   static async open(store: Store, mailbox: Mailbox, readOnly: boolean, rights: string, displayName: string): Promise<SelectedMailbox> {
@@ -141,6 +143,16 @@ export class SelectedMailbox {
     return { uid, flags: f ? f.split(' ') : [], modSeq: this.modseqs[i], expunged: this.pending.has(uid), ...meta };
   }
 
+  /** The flags of message i as one space-separated string (interned: no allocation). */
+  flagsTextAt(i: number): string {
+    return this.flagCol[i];
+  }
+
+  /** Size and INTERNALDATE of message i, from the data shared by the mailbox's sessions. */
+  sizeDateAt(i: number): { size: number; internalDate: number } {
+    return this.meta.get(this.uids[i]) ?? { size: 0, internalDate: 0 };
+  }
+
   uidAt(i: number): number {
     return this.uids[i];
   }
@@ -156,6 +168,16 @@ export class SelectedMailbox {
 
   isExpunged(i: number): boolean {
     return this.pending.has(this.uids[i]);
+  }
+
+  /**
+   * SORT keys computed from messages' headers (RFC 5256), by criterion and UID: they never
+   * change, so every session of the mailbox reuses them while one has it selected.
+   */
+  sortKeyCache(criterion: string): Map<number, string | number> {
+    let m = this.sortKeys.get(criterion);
+    if (!m) this.sortKeys.set(criterion, (m = new Map()));
+    return m;
   }
 
   /** Every message, as objects (for the few commands that go over all of them). */

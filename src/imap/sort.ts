@@ -67,29 +67,51 @@ function addressKey(values: ByteString[] | undefined, display: boolean): string 
 /** What ENVELOPE shows for a mailbox that is not there (src/mime, as Dovecot): sorted the same way. */
 const MISSING = 'MISSING_MAILBOX';
 
-export async function sortMessages(idx: number[], box: SelectedMailbox, criteria: SortKey[], tree: (m: ViewMessage) => Promise<MimeTree>): Promise<number[]> {
-  const needsTree = criteria.some((c) => !['ARRIVAL', 'SIZE'].includes(c.key));
-  const keys = new Map<number, (string | number)[]>();
-  for (const i of idx) {
-    const m = box.msg(i);
-    const t = needsTree ? await tree(m) : null;
-    const env = t?.root.env ?? {};
-    keys.set(i, criteria.map((c) => {
-      switch (c.key) {
-        case 'ARRIVAL': return m.internalDate;
-        case 'SIZE': return m.size;
-        case 'DATE': return sortDate(t!, m);
-        case 'SUBJECT': return baseSubject(env.subject).base;
-        case 'FROM': return addressKey(env.from, false);
-        case 'TO': return addressKey(env.to, false);
-        case 'CC': return addressKey(env.cc, false);
-        case 'DISPLAYFROM': return addressKey(env.from, true);
-        default: return addressKey(env.to, true);
-      }
-    }));
+/** Messages whose header keys are computed per round: their trees fit the tree cache (mimeview.ts). */
+const KEY_CHUNK = 2000;
+
+/** The key of one criterion for message m (tree needed unless ARRIVAL/SIZE). */
+function keyOf(c: string, m: ViewMessage, t: MimeTree | null): string | number {
+  const env = t?.root.env ?? {};
+  switch (c) {
+    case 'ARRIVAL': return m.internalDate;
+    case 'SIZE': return m.size;
+    case 'DATE': return sortDate(t!, m);
+    case 'SUBJECT': return baseSubject(env.subject).base;
+    case 'FROM': return addressKey(env.from, false);
+    case 'TO': return addressKey(env.to, false);
+    case 'CC': return addressKey(env.cc, false);
+    case 'DISPLAYFROM': return addressKey(env.from, true);
+    default: return addressKey(env.to, true);
   }
+}
+
+/**
+ * RFC 5256 SORT. Header-derived keys are kept per mailbox (SelectedMailbox.sortKeyCache), so
+ * a mailbox's trees are read once while it is selected, in rounds of KEY_CHUNK messages whose
+ * trees `preload` loads with one query.
+ */
+export async function sortMessages(idx: number[], box: SelectedMailbox, criteria: SortKey[], tree: (m: ViewMessage) => Promise<MimeTree>, preload: (ms: ViewMessage[]) => Promise<void> = async () => undefined): Promise<number[]> {
+  const fromTree = [...new Set(criteria.map((c) => c.key).filter((k) => k !== 'ARRIVAL' && k !== 'SIZE'))];
+  const caches = new Map(fromTree.map((k) => [k, box.sortKeyCache(k)]));
+  const missing = idx.filter((i) => fromTree.some((k) => !caches.get(k)!.has(box.uidAt(i))));
+  for (let at = 0; at < missing.length; at += KEY_CHUNK) {
+    const ms = missing.slice(at, at + KEY_CHUNK).map((i) => box.msg(i));
+    await preload(ms);
+    for (const m of ms) {
+      const t = await tree(m);
+      for (const k of fromTree) caches.get(k)!.set(m.uid, keyOf(k, m, t));
+    }
+  }
+  const keys: (string | number)[][] = new Array(idx.length);
+  const pos = new Map<number, number>();
+  idx.forEach((i, n) => {
+    pos.set(i, n);
+    const uid = box.uidAt(i);
+    keys[n] = criteria.map((c) => (c.key === 'ARRIVAL' || c.key === 'SIZE' ? keyOf(c.key, box.msg(i), null) : caches.get(c.key)!.get(uid)!));
+  });
   return [...idx].sort((a, b) => {
-    const ka = keys.get(a)!, kb = keys.get(b)!;
+    const ka = keys[pos.get(a)!], kb = keys[pos.get(b)!];
     for (let j = 0; j < criteria.length; j++) {
       const x = ka[j], y = kb[j];
       const c = x < y ? -1 : x > y ? 1 : 0;

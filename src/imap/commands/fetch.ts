@@ -2,7 +2,7 @@ import type { CommandSpec, Session } from '../session.js';
 import type { Args } from '../args.js';
 import { formatDateTime } from '../args.js';
 import { bad, no } from '../errors.js';
-import type { ViewMessage } from '../selected.js';
+import type { SelectedMailbox, ViewMessage } from '../selected.js';
 import { formatSet, inRanges, resolveRanges } from '../sequence.js';
 import { withoutNul } from '../message.js';
 import { bodyPart, envelopeOf, preloadTrees, readMessage, sectionRange, structureOf, type PartBytes } from '../mimeview.js';
@@ -204,6 +204,7 @@ async function fetch(s: Session, c: Parameters<CommandSpec['run']>[1]) {
     }
   }
 
+  if (!setsSeen && items.every((i) => VIEW_ITEMS.has(i.kind))) return fetchFromView(s, box, idx, items);
   const needsRaw = items.some((i) => i.kind === 'section' || i.kind === 'binary.size' || i.kind.startsWith('RFC822') && i.kind !== 'RFC822.SIZE');
   const needsMime = needsRaw || items.some((i) => i.kind === 'ENVELOPE' || i.kind === 'BODY' || i.kind === 'BODYSTRUCTURE');
   // One query for the MIME trees of the whole set, not one per message.
@@ -294,6 +295,39 @@ async function fetch(s: Session, c: Parameters<CommandSpec['run']>[1]) {
     await emit(s, out);
   }
   if (gone) throw no(`${gone} of the messages were expunged meanwhile`, 'EXPUNGEISSUED');
+}
+
+/** Items the session's view of the mailbox answers alone: no store, no MIME tree, no file. */
+const VIEW_ITEMS = new Set<Item['kind']>(['UID', 'FLAGS', 'MODSEQ', 'INTERNALDATE', 'RFC822.SIZE']);
+
+/**
+ * FETCH of view items only (a client's `FETCH 1:* (UID FLAGS)` resync, issue 10): the lines
+ * are built as strings straight from the view's columns and written in 64 KiB pieces, without
+ * an object per message or a wait per message; memory stays one piece whatever the mailbox size.
+ */
+async function fetchFromView(s: Session, box: SelectedMailbox, idx: number[], items: Item[]): Promise<void> {
+  let chunk = '';
+  for (const i of idx) {
+    let line = `* ${i + 1} FETCH (`;
+    for (let k = 0; k < items.length; k++) {
+      if (k) line += ' ';
+      switch (items[k].kind) {
+        case 'UID': line += `UID ${box.uidAt(i)}`; break;
+        case 'FLAGS': line += `FLAGS (${box.flagsTextAt(i)})`; break;
+        case 'MODSEQ': line += `MODSEQ (${box.modSeqAt(i)})`; break;
+        case 'INTERNALDATE': line += `INTERNALDATE "${formatDateTime(box.sizeDateAt(i).internalDate)}"`; break;
+        case 'RFC822.SIZE': line += `RFC822.SIZE ${box.sizeDateAt(i).size}`; break;
+      }
+    }
+    chunk += line + ')\r\n';
+    if (chunk.length >= 65536) {
+      s.out.push(chunk);
+      chunk = '';
+      await s.out.flush();
+    }
+  }
+  if (chunk) s.out.push(chunk);
+  await s.out.flush(false);
 }
 
 export const fetchCommands: Record<string, CommandSpec> = {

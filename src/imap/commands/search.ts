@@ -89,16 +89,14 @@ function highestOf(box: SelectedMailbox, idx: number[], all: boolean, ret: Set<s
 
 /**
  * The charset and search criteria that SORT and THREAD take (RFC 5256 3): the matching
- * messages' indexes, with their MIME trees loaded for the ordering that follows.
+ * messages' indexes (SORT loads the trees it needs itself, THREAD all of them).
  */
 async function matching(s: Session, c: Command): Promise<number[]> {
   const box = s.selected!;
   const charset = checkCharset(c.args.astring('charset'));
   const prog = parseSearch(c.args, charset);
   if (box.dirty) await s.announce(box, c.uid);
-  const idx = await find(s, prog, box);
-  await preloadTrees(s.ctx.store, idx.map((i) => box.msg(i)));
-  return idx;
+  return find(s, prog, box);
 }
 
 /** RFC 5256 SORT. */
@@ -106,7 +104,7 @@ async function sort(s: Session, c: Command) {
   const box = s.selected!;
   const criteria = parseSortCriteria(c.args.list('sort criteria'));
   const idx = await matching(s, c);
-  const sorted = await sortMessages(idx, box, criteria, trees(s));
+  const sorted = await sortMessages(idx, box, criteria, trees(s), (ms) => preloadTrees(s.ctx.store, ms));
   s.untagged(`SORT${sorted.map((i) => ' ' + (c.uid ? box.uidAt(i) : i + 1)).join('')}`);
 }
 
@@ -134,6 +132,7 @@ async function thread(s: Session, c: Command) {
   const algo = c.args.keyword('thread algorithm');
   if (algo !== 'REFERENCES' && algo !== 'ORDEREDSUBJECT') throw bad(`unknown thread algorithm ${algo}`);
   const idx = await matching(s, c);
+  await preloadTrees(s.ctx.store, idx.map((i) => box.msg(i)));
   const roots = await threadMessages(idx, box, algo, trees(s));
   const text = formatThread(roots, (i) => (c.uid ? box.uidAt(i) : i + 1));
   s.untagged(`THREAD${text ? ' ' + text : ''}`);
