@@ -27,6 +27,7 @@ export type Key =
   | { k: 'or'; a: Key; b: Key }
   | { k: 'and'; keys: Key[] }
   | { k: 'modseq'; n: number }
+  | { k: 'emailid'; blobId: string | null }
   | { k: 'none' };
 
 const FLAG_KEYS: Record<string, [string, boolean]> = {
@@ -109,6 +110,9 @@ function parseKey(a: Args, st: { content: boolean; modseq: boolean; charset: str
       const x = parseKey(a, st, depth + 1);
       return { k: 'or', a: x, b: parseKey(a, st, depth + 1) };
     }
+    // RFC 8474 6: EMAILID matches the one message body it names; no message has a THREADID.
+    case 'EMAILID': return { k: 'emailid', blobId: blobOfEmailId(a.astring('email id')) };
+    case 'THREADID': a.astring('thread id'); return { k: 'none' };
     case 'MODSEQ': {
       st.modseq = true;
       // RFC 7162 3.1.5: optional entry name and type, then the mod-sequence.
@@ -132,6 +136,7 @@ function parseKey(a: Args, st: { content: boolean; modseq: boolean; charset: str
 }
 
 import * as SEQ from './sequence.js';
+import { blobOfEmailId } from './objectid.js';
 
 /** Header fields the MIME tree keeps (src/mime/types.ts MimeEnvelopeFields). */
 const ENV_FIELDS: Record<string, keyof MimeEnvelopeFields> = {
@@ -180,6 +185,7 @@ export async function matches(key: Key, m: ViewMessage, i: number, c: Content | 
     case 'flag': return m.flags.includes(key.flag) === key.set;
     case 'size': return key.op === 'larger' ? m.size > key.n : m.size < key.n;
     case 'modseq': return m.modSeq >= key.n;
+    case 'emailid': return m.blobId === key.blobId;
     case 'date': {
       let t: number | null;
       if (key.internal) {

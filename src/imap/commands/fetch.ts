@@ -8,6 +8,7 @@ import { withoutNul } from '../message.js';
 import { bodyPart, envelopeOf, preloadTrees, readMessage, sectionRange, structureOf, type PartBytes } from '../mimeview.js';
 import { enableCondstore } from '../condstore.js';
 import type { Piece } from '../writer.js';
+import { emailObjectId } from '../objectid.js';
 
 /** A parsed section spec (RFC 9051 6.4.5): part numbers, then what of the part. */
 export interface Section {
@@ -17,7 +18,7 @@ export interface Section {
 }
 
 type Item =
-  | { kind: 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE' | 'MODSEQ' }
+  | { kind: 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE' | 'MODSEQ' | 'EMAILID' | 'THREADID' }
   | { kind: 'RFC822' | 'RFC822.HEADER' | 'RFC822.TEXT' }
   | { kind: 'section'; binary: boolean; peek: boolean; section: Section; partial: { start: number; length: number | null } | null; label: string }
   | { kind: 'binary.size'; section: Section; label: string };
@@ -59,7 +60,7 @@ function parseItems(list: Args, uidCmd: boolean): Item[] {
   const items: Item[] = [];
   const add = (word: string) => {
     const u = word.toUpperCase();
-    if (['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY', 'BODYSTRUCTURE', 'MODSEQ', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT'].includes(u)) {
+    if (['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY', 'BODYSTRUCTURE', 'MODSEQ', 'EMAILID', 'THREADID', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT'].includes(u)) {
       items.push({ kind: u } as Item);
       return;
     }
@@ -238,6 +239,8 @@ async function fetch(s: Session, c: Parameters<CommandSpec['run']>[1]) {
         case 'INTERNALDATE': out.push(`INTERNALDATE "${formatDateTime(m.internalDate)}"`); break;
         case 'RFC822.SIZE': out.push(`RFC822.SIZE ${m.size}`); break;
         case 'MODSEQ': out.push(`MODSEQ (${m.modSeq})`); break;
+        case 'EMAILID': out.push(`EMAILID (${emailObjectId(m.blobId)})`); break; // RFC 8474 5.1
+        case 'THREADID': out.push('THREADID NIL'); break; // RFC 8474 5.2: no thread ids
         case 'ENVELOPE': out.push('ENVELOPE ', await envelopeOf(s, m)); break;
         case 'BODY': out.push('BODY ', await structureOf(s, m, false)); break;
         case 'BODYSTRUCTURE': out.push('BODYSTRUCTURE ', await structureOf(s, m, true)); break;

@@ -1,14 +1,15 @@
 import type { CommandSpec, Session } from '../session.js';
 import type { Args } from '../args.js';
 import { bad, no } from '../errors.js';
-import { checkNewName, decodeName, encodeName, need, OTHER_USERS, resolve, SEP, qualify, type Resolved } from '../names.js';
+import { ALL_RIGHTS, checkNewName, decodeName, encodeName, need, OTHER_USERS, resolve, rightsOf, SEP, qualify, type Resolved } from '../names.js';
 import { decodeMutf7 } from '../mutf7.js';
 import { SelectedMailbox, flagsResponses } from '../selected.js';
 import { parseSequenceSet, resolveRanges, inRanges, formatSet } from '../sequence.js';
 import type { Mailbox } from '../../store/types.js';
-import type { Piece } from '../writer.js';
+import { astr, type Piece } from '../writer.js';
 import { enableCondstore } from '../condstore.js';
 import { Wildcard } from '../wildcard.js';
+import { mailboxObjectId } from '../objectid.js';
 
 const AUTHED = ['authenticated', 'selected'] as const;
 const SPECIAL_USES = ['\\All', '\\Archive', '\\Drafts', '\\Flagged', '\\Junk', '\\Sent', '\\Trash'];
@@ -71,6 +72,7 @@ async function select(s: Session, c: Parameters<CommandSpec['run']>[1], examine:
     }
     s.untagged(`OK [UIDVALIDITY ${mb.uidValidity}] UIDs valid`);
     s.untagged(`OK [UIDNEXT ${mb.uidNext}] predicted next UID`);
+    s.untagged(`OK [MAILBOXID (${mailboxObjectId(mb)})] Ok`); // RFC 8474 4.2
     if (s.enabled.has('CONDSTORE')) s.untagged(`OK [HIGHESTMODSEQ ${box.highestModSeq}] highest`);
     if (s.rev2) s.untagged('LIST () "/" ', ...encodeName(s, r.display));
     if (qresync && qresync.validity === mb.uidValidity) {
@@ -236,6 +238,11 @@ async function list(s: Session, c: Parameters<CommandSpec['run']>[1], lsub: bool
     if (lsub && childInfo) line[0] = `${verb} (\\Noselect) "${SEP}" `;
     pieces.push(line);
     if (statusItems && e.mailbox) pieces.push(await statusLine(s, e.name, e.mailbox, statusItems));
+    // RFC 8440 2: MYRIGHTS of each listed mailbox, as the MYRIGHTS command answers (RFC 4314 3.5).
+    if (ret.has('MYRIGHTS') && e.mailbox) {
+      const rights = e.mailbox.userId === s.user!.id ? ALL_RIGHTS : await rightsOf(s, e.mailbox.id);
+      pieces.push(['MYRIGHTS ', ...encodeName(s, e.name), ' ', ...(rights ? astr(rights) : ['""'])]);
+    }
   }
   void extended;
   for (const p of pieces) s.untagged(...p);
@@ -249,7 +256,7 @@ function cmpNames(a: string, b: string): number {
 
 // ---------------------------------------------------------------- STATUS (RFC 9051 6.3.11, RFC 8438, RFC 7162 3.1.6, RFC 7889)
 
-const STATUS_ITEMS = ['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'DELETED', 'SIZE', 'RECENT', 'HIGHESTMODSEQ', 'APPENDLIMIT'];
+const STATUS_ITEMS = ['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'DELETED', 'SIZE', 'RECENT', 'HIGHESTMODSEQ', 'APPENDLIMIT', 'MAILBOXID'];
 
 async function statusLine(s: Session, display: string, mb: Mailbox, items: string[]): Promise<Piece[]> {
   for (const i of items) if (!STATUS_ITEMS.includes(i)) throw bad(`unknown status item ${i}`);
@@ -258,6 +265,10 @@ async function statusLine(s: Session, display: string, mb: Mailbox, items: strin
   const st = needCounts ? await s.ctx.store.mailboxStatus(mb.id) : null;
   const out: string[] = [];
   for (const i of items) {
+    if (i === 'MAILBOXID') {
+      out.push(`MAILBOXID (${mailboxObjectId(fresh)})`); // RFC 8474 4.1
+      continue;
+    }
     const v =
       i === 'MESSAGES' ? st!.messages : i === 'UIDNEXT' ? fresh.uidNext : i === 'UIDVALIDITY' ? fresh.uidValidity
       : i === 'UNSEEN' ? st!.unseen : i === 'DELETED' ? st!.deleted : i === 'SIZE' ? st!.size : i === 'RECENT' ? 0
@@ -329,7 +340,8 @@ export const mailboxCommands: Record<string, CommandSpec> = {
       if (r.mailbox) throw no(`${name} already exists`, 'ALREADYEXISTS');
       await mayCreate(s, r);
       // RFC 9051 6.3.4: superior names that are missing are created too (one transaction).
-      await s.ctx.store.createMailbox(r.owner.id, r.local, use, { parents: true });
+      const made = await s.ctx.store.createMailbox(r.owner.id, r.local, use, { parents: true });
+      return { code: `MAILBOXID (${mailboxObjectId(made)})`, text: 'CREATE completed' }; // RFC 8474 4.1
     },
   },
 
