@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, copyFileSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor, waitForLog } from '../helpers/wait.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { storedMessages } from '../smtp/client.js';
 import { SEED_ACCESS_FILE } from '../maps/fixtures.js';
@@ -66,8 +66,7 @@ test('the seed access file: usuario@molesto.com and productoinutil.com.mx refuse
   assert.deepEqual(codes(sub).slice(2), ['250 2.1.0 Ok', '550 5.7.1 Access denied'], 'a subdomain of a listed domain');
   const ok = await swaks(['--server', `127.0.0.1:${seed.ports.smtp}`, '--from', 'otro@molesto.com', '--to', 'usr@example.test', '--helo', 'client.test']);
   assert.equal(ok.code, 0, ok.out);
-  await sleep(100);
-  assert.match(seed.readLog(), /policy: rcpt from unknown\[127\.0\.0\.1\] from=<usuario@molesto\.com> to=<usr@example\.test>: 550 5\.7\.1 Access denied \[mail access: reject: \S+seed-access:5: usuario@molesto\.com REJECT/);
+  await waitForLog(seed.readLog, /policy: rcpt from unknown\[127\.0\.0\.1\] from=<usuario@molesto\.com> to=<usr@example\.test>: 550 5\.7\.1 Access denied \[mail access: reject: \S+seed-access:5: usuario@molesto\.com REJECT/, 10_000);
 });
 
 test('the seed access file: the network and host RELAY lines and the 10.4.5.6 REJECT, explained by correo policy check', { timeout: 60000 }, async () => {
@@ -113,9 +112,9 @@ test('From: ERROR with a quoted reply, DISCARD, From:<> OK; To: REJECT with blac
   const before = storedMessages(plain.dir).length;
   const drop = await talk(plain.ports.smtp, '127.0.0.1', ['EHLO c.test', 'MAIL FROM:<drop@remote.test>', 'RCPT TO:<usr@example.test>', 'DATA', message('drop@remote.test', 'usr@example.test', 'discard me')]);
   assert.match(codes(drop)[5], /^250 2\.0\.0 Ok: queued as [A-Z0-9]+$/, 'DISCARD answers like a delivery');
-  await sleep(300);
+  // The discard is logged once the message is settled: nothing can be stored after that line.
+  await waitForLog(plain.readLog, /discarded: from=<drop@remote\.test>/, 10_000);
   assert.equal(storedMessages(plain.dir).length, before, 'nothing was kept');
-  assert.match(plain.readLog(), /discarded: from=<drop@remote\.test>/);
   const bounce = await talk(plain.ports.smtp, '127.0.0.1', ['EHLO c.test', 'MAIL FROM:<>', 'RCPT TO:<usr@example.test>']);
   assert.deepEqual(codes(bounce).slice(2), ['250 2.1.0 Ok', '250 2.1.5 Ok']);
   const blocked = await talk(plain.ports.smtp, '127.0.0.1', ['EHLO c.test', 'MAIL FROM:<a@remote.test>', 'RCPT TO:<blocked@example.test>', 'RCPT TO:<usr@example.test>']);
@@ -138,13 +137,20 @@ test('the access file is re-read on change; a mistake is logged as FILE:LINE and
   const file = join(maps, 'access');
   writeFileSync(file, LOOPBACK_ACCESS + '127.0.0.7 REJECT\n127.0.0.8 PERHAPS\n');
   utimesSync(file, new Date(), new Date(Date.now() + 5000));
-  await sleep(1200);
+  // The file is looked at (on use, at most once a second): connect until the log says it was
+  // read and refused, instead of sleeping past the second.
+  const broken = new RegExp(`access: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:14: unknown value "PERHAPS"`);
+  await waitFor(async () => {
+    await talk(plain.ports.smtp, '127.0.0.7', ['EHLO c.test']);
+    return broken.test(plain.readLog());
+  }, { timeout: 10_000, interval: 200, describe: () => `${broken} in the log; its last lines:\n${plain.readLog().split('\n').slice(-10).join('\n')}` });
   const still = await talk(plain.ports.smtp, '127.0.0.7', ['EHLO c.test']);
   assert.match(codes(still)[1], /^250 /, 'the broken file is not used');
-  await sleep(100);
-  assert.match(plain.readLog(), new RegExp(`access: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:14: unknown value "PERHAPS"`));
   writeFileSync(file, LOOPBACK_ACCESS + '127.0.0.7 REJECT\n');
   utimesSync(file, new Date(), new Date(Date.now() + 10000));
-  await sleep(1200);
+  let seen = '';
+  await waitFor(async () => (seen = codes(await talk(plain.ports.smtp, '127.0.0.7', ['EHLO c.test']))[1]) === '550 5.7.1 Access denied', {
+    timeout: 10_000, interval: 200, describe: () => `the fixed file to be used (127.0.0.7 refused); the last EHLO got "${seen}"`,
+  });
   assert.equal(codes(await talk(plain.ports.smtp, '127.0.0.7', ['EHLO c.test']))[1], '550 5.7.1 Access denied');
 });
