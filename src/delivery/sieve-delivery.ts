@@ -13,6 +13,8 @@ export interface SieveFolder {
   /** fileinto :create (RFC 5490 3.2): make the mailbox when it is missing. */
   create: boolean;
   flags: string[];
+  /** The message after editheader (RFC 5293), when the script changed its header. */
+  message?: Buffer;
 }
 
 /** What Sieve decided for one local recipient; the queue run carries it out in one write batch. */
@@ -150,8 +152,8 @@ export class SieveDelivery {
     let keep = implicit;
     for (const a of actions) keep = (await this.action(a, input, out)) || keep;
     if (keep && !out.reject) {
-      const flags = results.flatMap(({ r }) => r.actions).find((a) => a.type === 'keep')?.flags ?? [];
-      out.folders.unshift({ mailbox: 'INBOX', create: false, flags: flags as string[] });
+      const k = results.flatMap(({ r }) => r.actions).find((a) => a.type === 'keep');
+      out.folders.unshift({ mailbox: 'INBOX', create: false, flags: k?.flags ?? [], ...(k?.message ? { message: k.message } : {}) });
     }
     // One copy per mailbox (RFC 5228 2.10.3: duplicate fileinto/keep are one).
     const seen = new Set<string>();
@@ -165,11 +167,11 @@ export class SieveDelivery {
   /** One action; true when it asks for the message to be kept after all (a refused redirect). */
   private async action(a: SieveAction, input: SieveInput, out: SieveOutcome): Promise<boolean> {
     switch (a.type) {
-      case 'keep': out.folders.push({ mailbox: 'INBOX', create: false, flags: a.flags }); return false;
-      case 'fileinto': out.folders.push({ mailbox: a.mailbox, create: a.create, flags: a.flags }); return false;
+      case 'keep': out.folders.push({ mailbox: 'INBOX', create: false, flags: a.flags, ...(a.message ? { message: a.message } : {}) }); return false;
+      case 'fileinto': out.folders.push({ mailbox: a.mailbox, create: a.create, flags: a.flags, ...(a.message ? { message: a.message } : {}) }); return false;
       case 'discard': return false;
       case 'reject': out.reject = a.text; return false;
-      case 'redirect': return this.redirect(a.address, a.copy, input, out);
+      case 'redirect': return this.redirect(a.address, a.copy, a.message ? { ...input, message: a.message } : input, out);
       case 'vacation': await this.vacation(a, input, out); return false;
     }
   }

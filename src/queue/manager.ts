@@ -131,8 +131,11 @@ export class QueueManager {
         for (const sp of d.plan.sieve.values()) void this.o.sieve?.dropStaged(sp);
         return;
       }
-      // Sieve's replies and redirects are queue entries now: the next run routes them.
+      // Sieve's replies and redirects are queue entries now: the next run routes them; edited
+      // copies (editheader) are new bodies whose MIME is parsed once, like any delivery's.
       if ([...d.plan.sieve.values()].some((sp) => sp.outcome.outgoing.length)) this.o.signal.wake('local');
+      const edited = [...d.plan.sieve.values()].flatMap((sp) => sp.folders.flatMap((f) => (f.body ? [f.body] : [])));
+      if (edited.length) this.o.mime.index(edited.map((b) => b.id), edited.map((b) => b.size));
       delivered.push(...this.announce(d, r.results));
       failures.push(...d.failures, ...this.appendFailures(d, r.results));
       remote ||= d.remote;

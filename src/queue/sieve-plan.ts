@@ -5,11 +5,14 @@ import type { DueRecipient } from '../store/queue.js';
 import type { Logger } from '../log/logger.js';
 import type { SieveDelivery, SieveOutcome } from '../delivery/sieve-delivery.js';
 import type { MessageEnvelope } from './types.js';
+import { newQueueId } from './ids.js';
 
 /** Sieve's decision for one local user of a due recipient, with its folders found (or made). */
 export interface SievePlan {
   outcome: SieveOutcome;
-  folders: { name: string; mailboxId: number; flags: string[] }[];
+  folders: { name: string; mailboxId: number; flags: string[]; body?: { id: string; size: number } }[];
+  /** Bodies written for edited copies (editheader): removed again when the batch fails. */
+  bodies: string[];
 }
 
 /** What the queue run adds to a recipient's batch part for one user's Sieve outcome. */
@@ -41,9 +44,13 @@ export class SieveRunner {
     });
     if (!outcome) return null;
     const folders: SievePlan['folders'] = [];
+    const bodies: string[] = [];
     for (const f of outcome.folders) {
+      const body = f.message ? await this.writeBody(f.message) : undefined;
+      if (body) bodies.push(body.id);
+      const extra = body ? { body } : {};
       if (f.mailbox.toUpperCase() === 'INBOX') {
-        folders.push({ name: 'INBOX', mailboxId: inbox, flags: f.flags });
+        folders.push({ name: 'INBOX', mailboxId: inbox, flags: f.flags, ...extra });
         continue;
       }
       let box = await this.o.store.getMailbox(account.id, f.mailbox);
@@ -54,13 +61,27 @@ export class SieveRunner {
       if (!box) {
         // RFC 5228 4.1: a fileinto that cannot be done keeps the message instead.
         outcome.logs.push(`sieve: fileinto "${f.mailbox}": no such mailbox; kept in INBOX`);
-        folders.push({ name: 'INBOX', mailboxId: inbox, flags: f.flags });
+        folders.push({ name: 'INBOX', mailboxId: inbox, flags: f.flags, ...extra });
         continue;
       }
-      folders.push({ name: box.name, mailboxId: box.id, flags: f.flags });
+      folders.push({ name: box.name, mailboxId: box.id, flags: f.flags, ...extra });
     }
     const seen = new Set<number>();
-    return { outcome, folders: folders.filter((f) => (seen.has(f.mailboxId) ? false : (seen.add(f.mailboxId), true))) };
+    return { outcome, bodies, folders: folders.filter((f) => (seen.has(f.mailboxId) ? false : (seen.add(f.mailboxId), true))) };
+  }
+
+  /** An edited copy's own body file (fsync'd); its row comes with the append (LocalAppend.newBlob). */
+  private async writeBody(message: Buffer): Promise<{ id: string; size: number }> {
+    const id = newQueueId();
+    const w = await this.o.blobs.create(id);
+    try {
+      await w.write([message]);
+      await w.commit();
+    } catch (e) {
+      await w.abort();
+      throw e;
+    }
+    return { id, size: message.length };
   }
 
   /** The ops of one user's Sieve outcome; idempotency keys per folder ("ID:user" for INBOX, as without Sieve). */
@@ -70,7 +91,8 @@ export class SieveRunner {
     if (p.outcome.reject !== null) return out;
     for (const f of p.folders) {
       out.appends.push({
-        user, mailboxId: f.mailboxId, blobId: row.blobId, size: row.size, internalDate: now, folder: f.name,
+        user, mailboxId: f.mailboxId, blobId: f.body?.id ?? row.blobId, size: f.body?.size ?? row.size, internalDate: now, folder: f.name,
+        ...(f.body ? { newBlob: true } : {}),
         idempotencyKey: f.name === 'INBOX' ? `${row.queueId}:${user}` : `${row.queueId}:${user}:${f.name}`,
         ...(f.flags.length ? { flags: f.flags } : {}),
       });
@@ -83,6 +105,6 @@ export class SieveRunner {
 
   /** The part that carried staged replies did not commit: their body files go (the retry stages new ones). */
   async dropStaged(p: SievePlan): Promise<void> {
-    for (const m of p.outcome.outgoing) await this.o.blobs.remove(m.id).catch(() => undefined);
+    for (const id of [...p.outcome.outgoing.map((m) => m.id), ...p.bodies]) await this.o.blobs.remove(id).catch(() => undefined);
   }
 }

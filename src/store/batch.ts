@@ -44,6 +44,8 @@ export interface LocalAppend {
   idempotencyKey: string;
   /** Flags the message starts with (Sieve imap4flags, RFC 5232); none when absent. */
   flags?: string[];
+  /** The body is a new one written for this append alone (Sieve editheader): its row is made too. */
+  newBlob?: boolean;
 }
 
 /** The outcome of one LocalAppend: its record, or why it failed (quota...). */

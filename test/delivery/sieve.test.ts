@@ -22,7 +22,8 @@ let w: World;
 let sink: Sink;
 const dir = mkdtempSync(join(tmpdir(), 'correo-sieve-'));
 
-const ANA_SCRIPT = `require ["fileinto", "subaddress", "envelope", "imap4flags", "mailbox", "include", "reject"];
+const ANA_SCRIPT = `require ["fileinto", "subaddress", "envelope", "imap4flags", "mailbox", "include", "reject", "editheader"];
+if header :contains "subject" "edit me" { addheader "X-Filtered" "yes"; deleteheader "X-Remove"; fileinto :create "Edited"; stop; }
 if envelope :detail "to" "lists" { fileinto :create "Lists"; stop; }
 if header :contains "subject" "report" { fileinto :create :flags ["\\\\Flagged", "$Report"] "Reports"; }
 if header :contains "subject" "broken" { include :personal "missing"; }
@@ -155,6 +156,7 @@ test('sieveshell (Cyrus) lists, and fileinto, plus addressing, the before script
   await send(ANA, 'redirect this');
   await send(ANA, 'self loop');
   await send(ANA, 'cheap pills', 'X-Spam-Flag: YES\r\n');
+  await send(ANA, 'edit me', 'X-Remove: secret\r\n');
   await w.send({ from: SENDER, to: [ANA], raw: raw(SENDER, ANA, 'reject me please') });
 
   const lists = await until('Lists', async () => ((await imap('Lists')).length ? imap('Lists') : false));
@@ -162,15 +164,19 @@ test('sieveshell (Cyrus) lists, and fileinto, plus addressing, the before script
   const reports = await until('Reports', async () => ((await imap('Reports')).length ? imap('Reports') : false));
   assert.match(reports[0], /monthly report/);
   assert.deepEqual(await flags(w.server.ports.imaps, ANA, 'Reports'), ['$Report', '\\Flagged'], 'imap4flags :flags on fileinto');
+  const edited = await until('Edited', async () => ((await imap('Edited')).length ? imap('Edited') : false));
+  assert.match(edited[0], /^X-Filtered: yes\r$/m, 'editheader: the stored copy is the edited message');
+  assert.doesNotMatch(edited[0], /X-Remove/);
+  assert.match(edited[0], /body of edit me/);
   const junk = await until('Junk', async () => ((await imap('Junk')).length ? imap('Junk') : false));
   assert.match(junk[0], /cheap pills/, '[sieve] before filed it');
-  const [redirected] = await sink.waitFor(2, 30_000).then((m) => m.filter((x) => x.rcpts.some((r) => r.address === 'fwd@remote.test')));
+  const redirected = await until('the redirect at the sink', () => sink.messages.find((x) => x.rcpts.some((r) => r.address === 'fwd@remote.test')), 30_000);
   assert.ok(redirected, 'redirect reached the remote sink');
   assert.equal(redirected.from, 'friend@remote.test', 'the original envelope sender');
   assert.match(redirected.data.toString(), /^X-Sieve-Redirected-From: ana@example\.test\r$/m);
   const bounce = await waitForBounce(w.server.ports.imaps, SENDER, PASSWORD, 'reject me please', 30_000);
   assert.match(bounce, /I do not take mail about that\./);
-  await w.waitForLog(/to=<ana@example\.test>: sieve: script "filters" line 4.*missing.*message kept/);
+  await w.waitForLog(/to=<ana@example\.test>: sieve: script "filters" line 5.*missing.*message kept/);
   await w.waitForLog(/sieve: redirect to <ana@example\.test> not done: the redirect leads back to the user; message kept/);
   const inbox = await until('INBOX', async () => {
     const m = await imap('INBOX');

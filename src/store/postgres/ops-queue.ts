@@ -39,7 +39,7 @@ export class PgQueueOps {
       await this.c.query('SAVEPOINT append');
       try {
         const record = await this.mailboxes.append({
-          mailboxId: a.mailboxId, blobId: a.blobId, size: a.size, internalDate: a.internalDate, idempotencyKey: a.idempotencyKey, ...(a.flags?.length ? { flags: a.flags } : {}),
+          mailboxId: a.mailboxId, blobId: a.blobId, size: a.size, internalDate: a.internalDate, idempotencyKey: a.idempotencyKey, ...(a.flags?.length ? { flags: a.flags } : {}), ...(a.newBlob ? { newBlob: { mime: null } } : {}),
         });
         await this.c.query('RELEASE SAVEPOINT append');
         out[i] = { ok: true, record };

@@ -42,7 +42,7 @@ export class QueueOps {
       try {
         // A savepoint of its own: one mailbox over quota does not undo the others.
         const record = this.db.transaction(() => this.mailboxes.append({
-          mailboxId: a.mailboxId, blobId: a.blobId, size: a.size, internalDate: a.internalDate, idempotencyKey: a.idempotencyKey, ...(a.flags?.length ? { flags: a.flags } : {}),
+          mailboxId: a.mailboxId, blobId: a.blobId, size: a.size, internalDate: a.internalDate, idempotencyKey: a.idempotencyKey, ...(a.flags?.length ? { flags: a.flags } : {}), ...(a.newBlob ? { newBlob: { mime: null } } : {}),
         }))();
         out.push({ ok: true, record });
         ok++;
