@@ -9,6 +9,8 @@ import { foldSearch, searchableBody } from '../mime/search-text.js';
 import { MIN_NEEDLE, type TextQuery } from '../store/search.js';
 import type { MimeEnvelopeFields, MimeTree } from '../mime/types.js';
 import { decodeEncodedWords } from '../mime/text.js';
+import { parseAddressFields } from '../mime/address.js';
+import { byteStringToText } from '../mime/charset.js';
 import { parseMessageDate } from '../mime/date.js';
 
 /** Case and accents folded, white space runs as one space (as Dovecot compares); the index folds alike. */
@@ -144,6 +146,19 @@ const ENV_FIELDS: Record<string, keyof MimeEnvelopeFields> = {
   'message-id': 'messageId', 'in-reply-to': 'inReplyTo', references: 'references', date: 'date',
 };
 
+const ADDRESS_KEYS = new Set(['from', 'to', 'cc', 'bcc']);
+
+/** "name local@domain" of each address in the fields' values (src/mime/search-text.ts indexes the same). */
+function addressTexts(values: string[]): string[] {
+  const out: string[] = [];
+  for (const a of parseAddressFields(values)) {
+    if (a.group !== undefined) continue;
+    const name = a.name === null ? '' : decodeEncodedWords(a.name);
+    out.push(`${name} ${byteStringToText((a.mailbox ?? '') + (a.host === null ? '' : '@' + a.host))}`);
+  }
+  return out;
+}
+
 /** Lazily read content of one message, shared by every key that needs it. */
 export class Content {
   private rawP: Promise<Buffer> | null = null;
@@ -214,6 +229,9 @@ export async function matches(key: Key, m: ViewMessage, i: number, c: Content | 
       // Envelope fields come from the stored MIME tree: no file read.
       const envKey = ENV_FIELDS[key.field];
       const vals = envKey ? await c!.envValues(envKey) : headerValues(await c!.header(), key.field);
+      // RFC 9051 6.4.4: FROM/TO/CC/BCC match the envelope's addresses too, "local@domain" however
+      // the field wrote it (comments, spaces, quoting; issue 10.5), as the full-text index holds them.
+      if (ADDRESS_KEYS.has(key.field) && vals.length) vals.push(...addressTexts(vals));
       // RFC 9051 6.4.4: HEADER field "" matches every message that has the field.
       if (!key.text) return vals.length > 0;
       return vals.some((v) => fold(decodeEncodedWords(v)).includes(key.text));

@@ -167,3 +167,27 @@ test('issue 10.12: a POP3 deletion wakes the IDLE sessions of that INBOX', { tim
     b.close();
   }
 });
+
+test('issue 10.5: SEARCH FROM/TO/CC/BCC match the addresses, not only the raw header text (RFC 9051 6.4.4)', { timeout: 30000 }, async () => {
+  const c = await loggedIn(srv);
+  try {
+    await c.cmd('CREATE Addr');
+    const m = 'From: <user-from (comment)@ (comment) domain.org>\r\nTo: "Juan Perez" <juan . perez @ example.test>\r\n' +
+      'Cc: =?utf-8?Q?Jos=C3=A9?= <jose@example.test>\r\nBcc: hidden@example.test\r\nSubject: addresses\r\n\r\nbody\r\n';
+    await c.cmdLiteral('APPEND Addr', m);
+    await c.cmdLiteral('APPEND Addr', msg('other'));
+    await c.cmd('SELECT Addr');
+    const hits = async (k: string) => (await c.cmd(`SEARCH ${k}`)).untagged.find((l) => l.startsWith('* SEARCH'));
+    assert.equal(await hits('FROM user-from@domain.org'), '* SEARCH 1');
+    assert.equal(await hits('FROM "user-from@domain.org"'), '* SEARCH 1');
+    assert.equal(await hits('TO juan.perez@example.test'), '* SEARCH 1');
+    assert.equal(await hits('TO "Juan Perez"'), '* SEARCH 1');
+    assert.equal(await hits('CC jose'), '* SEARCH 1');
+    assert.equal(await hits('BCC hidden@example.test'), '* SEARCH 1');
+    assert.equal(await hits('FROM comment'), '* SEARCH 1', 'the raw text still matches');
+    assert.equal(await hits('FROM nobody@domain.org'), '* SEARCH');
+    assert.equal(await hits('FROM alice@example.org'), '* SEARCH 2');
+  } finally {
+    c.close();
+  }
+});
